@@ -1,0 +1,173 @@
+"""Connections to the ERP database: a SQLite file by default, PostgreSQL when configured.
+
+The ERP is addressed by one SQLAlchemy-style URL (``ERP_URL``):
+
+* ``sqlite:///data/erp.sqlite`` (the default; relative paths are taken from the project root)
+* ``postgresql+psycopg2://user:password@host:5432/erp``
+
+DDL that differs between the two (triggers) lives in :mod:`source_systems.erp.ddl`; everything
+else is plain SQL that both accept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_ERP_URL = "sqlite:///data/erp.sqlite"
+
+
+def erp_url(url: str | None = None) -> str:
+    """Return the ERP URL: the argument, else ``ERP_URL``, else the SQLite default.
+
+    A relative SQLite path is made absolute against the project root, so every tool (the
+    simulator, the dlt loader, the tests) points at the same file whatever its working dir.
+    """
+    url = url or os.environ.get("ERP_URL") or DEFAULT_ERP_URL
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = "sqlite:///" + str(PROJECT_ROOT / url.removeprefix("sqlite:///"))
+    return url
+
+
+class ErpDatabase:
+    """A DB-API connection to the ERP with the few helpers the simulator needs.
+
+    Statements use ``?`` placeholders; they are rewritten to ``%s`` for PostgreSQL.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        """Open a connection to the ERP at ``url`` (see :func:`erp_url`)."""
+        self.url = erp_url(url)
+        parts = urlsplit(self.url)
+        scheme = parts.scheme.split("+")[0]
+        if scheme == "sqlite":
+            self.dialect = "sqlite"
+            path = Path(unquote(self.url.removeprefix("sqlite:///")))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.path: Path | None = path
+            self.conn: Any = sqlite3.connect(path, isolation_level="DEFERRED")
+            self.conn.execute("pragma foreign_keys = on")
+            self.conn.execute("pragma journal_mode = wal")
+        elif scheme in ("postgresql", "postgres"):
+            import psycopg2
+
+            self.dialect = "postgresql"
+            self.path = None
+            self.conn = psycopg2.connect(
+                host=parts.hostname or "localhost",
+                port=parts.port or 5432,
+                user=unquote(parts.username or "postgres"),
+                password=unquote(parts.password or ""),
+                dbname=(parts.path or "/erp").lstrip("/") or "erp",
+            )
+        else:
+            raise ValueError(f"unsupported ERP_URL {self.url!r}: use sqlite:/// or postgresql://")
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement and return the number of rows it touched."""
+        cur = self.conn.cursor()
+        cur.execute(self._sql(sql), tuple(params))
+        count = cur.rowcount
+        cur.close()
+        return int(count)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for many parameter rows."""
+        if not rows:
+            return
+        cur = self.conn.cursor()
+        if self.dialect == "postgresql":
+            from psycopg2.extras import execute_batch
+
+            execute_batch(cur, self._sql(sql), rows, page_size=1000)
+        else:
+            cur.executemany(sql, rows)
+        cur.close()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query and return all rows as tuples."""
+        cur = self.conn.cursor()
+        cur.execute(self._sql(sql), tuple(params))
+        rows = [tuple(r) for r in cur.fetchall()]
+        cur.close()
+        return rows
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run a query that returns one value."""
+        rows = self.query(sql, params)
+        return rows[0][0] if rows else None
+
+    def executescript(self, script: str) -> None:
+        """Run several statements separated by the ``-- statement`` marker line."""
+        for statement in script.split("-- statement"):
+            if statement.strip():
+                cur = self.conn.cursor()
+                cur.execute(statement)
+                cur.close()
+
+    def bulk_insert(self, table: str, data: pa.Table) -> None:
+        """Insert an Arrow table fast: ``COPY`` on PostgreSQL, ``executemany`` on SQLite."""
+        columns = ", ".join(data.column_names)
+        if self.dialect == "postgresql":
+            buffer = io.BytesIO()
+            pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False))
+            buffer.seek(0)
+            cur = self.conn.cursor()
+            cur.copy_expert(f"copy {table} ({columns}) from stdin with (format csv)", buffer)
+            cur.close()
+            return
+        placeholders = ", ".join("?" for _ in data.column_names)
+        sql = f"insert into {table} ({columns}) values ({placeholders})"
+        for batch in data.to_batches(max_chunksize=100_000):
+            pylists = [_sqlite_values(col) for col in batch.columns]
+            self.conn.executemany(sql, zip(*pylists, strict=True))
+
+    def commit(self) -> None:
+        """Commit the open transaction."""
+        self.conn.commit()
+
+    def rollback(self) -> None:
+        """Roll the open transaction back."""
+        self.conn.rollback()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+
+def _sqlite_values(column: pa.Array) -> list[Any]:
+    """Turn an Arrow column into values SQLite stores well (decimals as REAL, dates as text)."""
+    if pa.types.is_decimal(column.type):
+        column = column.cast(pa.float64())
+    elif pa.types.is_date(column.type) or pa.types.is_timestamp(column.type):
+        column = column.cast(pa.string())
+    elif pa.types.is_string_view(column.type):
+        column = column.cast(pa.string())
+    return column.to_pylist()
+
+
+@contextlib.contextmanager
+def connect(url: str | None = None) -> Iterator[ErpDatabase]:
+    """Open the ERP, yield it, commit on success and roll back on error."""
+    db = ErpDatabase(url)
+    try:
+        yield db
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        db.close()
