@@ -69,8 +69,7 @@ def returned_draw_sql(seed: int, return_rate: float) -> str:
     """SQL predicate: a deterministic draw that is true for ``return_rate`` of lines."""
     threshold = round(return_rate * 10_000)
     return (
-        f"((l_orderkey * 7919 + l_linenumber * 104729 + {seed} * 15485863) % 10000)"
-        f" < {threshold}"
+        f"((l_orderkey * 7919 + l_linenumber * 104729 + {seed} * 15485863) % 10000) < {threshold}"
     )
 
 
@@ -92,7 +91,9 @@ def _day_zero_queries(folder: Path, seed: int, return_rate: float) -> dict[str, 
             select = ", ".join(f"{e} as {c}" for c, e in exprs.items())
             queries[table.name] = f"select {select}, {stamp} as updated_at from {src}"
         elif table.name == "orders":
-            select = ", ".join(c if c != "o_orderstatus" else "s.status as o_orderstatus" for c in cols)
+            select = ", ".join(
+                c if c != "o_orderstatus" else "s.status as o_orderstatus" for c in cols
+            )
             queries[table.name] = f"""
                 with status as (
                     select l_orderkey,

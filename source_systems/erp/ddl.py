@@ -15,8 +15,21 @@ from source_systems.erp.database import ErpDatabase
 from source_systems.erp.schema import DELETED_ROWS_TABLE, STATE_TABLE, TABLES, Table
 
 
-def _create_table(table: Table) -> str:
-    lines = [f"    {c.name} {c.sql_type} not null" for c in table.columns]
+def _column_type(sql_type: str, dialect: str) -> str:
+    """The column type in ``dialect``.
+
+    SQLite has no decimal type: a ``decimal`` column gets NUMERIC affinity, which stores 901.00
+    as the integer 901 and 901.10 as a real, and readers that type a column from its values
+    (connectorx) then fail. REAL affinity keeps every money value a REAL; two decimals fit a
+    double exactly enough for ``round(x, 2)`` to restore them, which staging does.
+    """
+    if dialect == "sqlite" and sql_type.startswith("decimal"):
+        return "real"
+    return sql_type
+
+
+def _create_table(table: Table, dialect: str) -> str:
+    lines = [f"    {c.name} {_column_type(c.sql_type, dialect)} not null" for c in table.columns]
     lines.append(f"    primary key ({', '.join(table.primary_key)})")
     for cols, ref_table, ref_cols in table.foreign_keys:
         lines.append(
@@ -118,7 +131,7 @@ def create_tables(db: ErpDatabase) -> None:
     for statement in _bookkeeping(db.dialect):
         db.execute(statement)
     for table in TABLES:
-        db.execute(_create_table(table))
+        db.execute(_create_table(table, db.dialect))
 
 
 def create_indexes_and_triggers(db: ErpDatabase) -> None:

@@ -370,9 +370,9 @@ class Simulator:
             rng, "select p_partkey from part order by p_partkey", self.rates.part_edit_rate
         )
         for key in keys:
-            price = Decimal(str(self.db.scalar(
-                "select p_retailprice from part where p_partkey = ?", (key,)
-            )))
+            price = Decimal(
+                str(self.db.scalar("select p_retailprice from part where p_partkey = ?", (key,)))
+            )
             factor = Decimal(100 + rng.randint(-5, 10)) / 100
             self.db.execute(
                 "update part set p_retailprice = ? where p_partkey = ?",

@@ -1,0 +1,86 @@
+"""``load``: run the dlt loaders.
+
+Examples::
+
+    load erp                     # ERP into the DuckDB warehouse
+    load erp --target postgres   # ERP into PostgreSQL (WAREHOUSE_PG_* variables)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+import dlt
+
+from ingestion.destinations import TARGETS
+from ingestion.erp import erp_source
+from ingestion.erp.settings import DATASET_NAME, DEFAULT_LAG_SECONDS, PIPELINE_NAME
+from ingestion.runner import make_pipeline, run, warehouse_lock
+from source_systems.erp.database import erp_url
+
+log = logging.getLogger(__name__)
+
+
+def _rows_per_table(pipeline: dlt.Pipeline) -> dict[str, int]:
+    trace = pipeline.last_trace
+    if trace is None or trace.last_normalize_info is None:
+        return {}
+    counts: dict[str, int] = trace.last_normalize_info.row_counts
+    return {k: v for k, v in sorted(counts.items()) if not k.startswith("_dlt")}
+
+
+def load_erp(
+    target: str = "duckdb",
+    *,
+    url: str | None = None,
+    lag_seconds: float = DEFAULT_LAG_SECONDS,
+    tables: list[str] | None = None,
+) -> dict[str, Any]:
+    """Load the ERP into ``target`` and return a summary (rows per table, seconds, rows/s)."""
+    started = time.perf_counter()
+    with warehouse_lock(target):
+        pipeline = make_pipeline(PIPELINE_NAME, target, DATASET_NAME)
+        source = erp_source(erp_url=erp_url(url), lag_seconds=lag_seconds, tables=tables)
+        run(pipeline, source, target)
+    seconds = time.perf_counter() - started
+    rows = _rows_per_table(pipeline)
+    total = sum(rows.values())
+    return {
+        "pipeline": pipeline.pipeline_name,
+        "dataset": DATASET_NAME,
+        "rows": rows,
+        "total_rows": total,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(total / seconds) if seconds else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``load`` command."""
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", choices=["erp"], help="which source system to load")
+    parser.add_argument(
+        "--target", choices=TARGETS, default=os.environ.get("WAREHOUSE_TARGET", "duckdb")
+    )
+    parser.add_argument("--erp-url", help="ERP database URL (default: $ERP_URL or SQLite file)")
+    parser.add_argument("--lag-seconds", type=float, default=DEFAULT_LAG_SECONDS)
+    parser.add_argument("--tables", nargs="*", help="load only these ERP tables")
+    args = parser.parse_args(argv)
+    summary = load_erp(
+        args.target, url=args.erp_url, lag_seconds=args.lag_seconds, tables=args.tables
+    )
+    json.dump(summary, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

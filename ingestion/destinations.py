@@ -1,0 +1,66 @@
+"""Where loaders write: the warehouse targets, read from the same variables as ``profiles.yml``.
+
+* ``duckdb`` (default): the file at ``WAREHOUSE_DUCKDB_PATH`` (default
+  ``data/warehouse.duckdb``, relative to the project root).
+* ``postgres``: ``WAREHOUSE_PG_HOST``, ``WAREHOUSE_PG_PORT``, ``WAREHOUSE_PG_USER``,
+  ``WAREHOUSE_PG_PASSWORD`` and ``WAREHOUSE_PG_DATABASE``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from source_systems.erp.database import PROJECT_ROOT
+
+TARGETS = ("duckdb", "postgres")
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """Connection settings of the PostgreSQL warehouse."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+
+    @classmethod
+    def from_env(cls) -> PostgresSettings:
+        """Read the ``WAREHOUSE_PG_*`` variables (with the defaults of ``profiles.yml``)."""
+        return cls(
+            host=os.environ.get("WAREHOUSE_PG_HOST", "localhost"),
+            port=int(os.environ.get("WAREHOUSE_PG_PORT", "5432")),
+            user=os.environ.get("WAREHOUSE_PG_USER", "postgres"),
+            password=os.environ.get("WAREHOUSE_PG_PASSWORD", ""),
+            database=os.environ.get("WAREHOUSE_PG_DATABASE", "warehouse"),
+        )
+
+    def url(self) -> str:
+        """SQLAlchemy URL. dlt wants a password even with trust auth: a dummy stands in."""
+        password = quote(self.password or "dummy", safe="")
+        user = quote(self.user, safe="")
+        return f"postgresql+psycopg2://{user}:{password}@{self.host}:{self.port}/{self.database}"
+
+
+def duckdb_path() -> Path:
+    """Absolute path of the DuckDB warehouse file."""
+    path = Path(os.environ.get("WAREHOUSE_DUCKDB_PATH", "data/warehouse.duckdb"))
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def destination(target: str) -> Any:
+    """A dlt destination for ``target`` (``duckdb`` or ``postgres``)."""
+    import dlt
+
+    if target == "duckdb":
+        path = duckdb_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return dlt.destinations.duckdb(credentials=str(path))
+    if target == "postgres":
+        return dlt.destinations.postgres(credentials=PostgresSettings.from_env().url())
+    raise ValueError(f"unknown target {target!r}: choose one of {', '.join(TARGETS)}")
