@@ -1,0 +1,1 @@
+"""Loaders: one dlt pipeline package per source system, plus the shared runner."""

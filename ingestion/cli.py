@@ -47,6 +47,11 @@ def load_erp(
     with warehouse_lock(target):
         pipeline = make_pipeline(PIPELINE_NAME, target, DATASET_NAME)
         source = erp_source(erp_url=erp_url(url), lag_seconds=lag_seconds, tables=tables)
+        if pipeline.first_run:
+            # Nothing landed yet: write the initial snapshot straight into the raw tables
+            # instead of merging it through staging tables (about 2x faster at SF 1).
+            for resource in source.resources.values():
+                resource.apply_hints(write_disposition="replace")
         run(pipeline, source, target)
     seconds = time.perf_counter() - started
     rows = _rows_per_table(pipeline)

@@ -41,7 +41,10 @@ class PostgresSettings:
         )
 
     def url(self) -> str:
-        """SQLAlchemy URL. dlt wants a password even with trust auth: a dummy stands in."""
+        """The libpq URL for dlt's postgres destination (plain ``postgresql://``, no driver suffix).
+
+        dlt wants a password even with trust auth: a dummy stands in.
+        """
         password = quote(self.password or "dummy", safe="")
         user = quote(self.user, safe="")
         return f"postgresql+psycopg2://{user}:{password}@{self.host}:{self.port}/{self.database}"

@@ -1,0 +1,1 @@
+"""Orchestration: the main job, the test harness and the throwaway PostgreSQL cluster."""

@@ -1,0 +1,1 @@
+"""The demo source world: the systems a wholesale distributor runs (ERP first)."""

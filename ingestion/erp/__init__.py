@@ -3,7 +3,10 @@
 * ``region`` and ``nation`` (reference data, no ``updated_at``) are replaced on every run.
 * The mutable tables are read with dlt's ``sql_database`` source (connectorx backend, Arrow
   stream) incrementally on ``updated_at`` with a lag window, and merged on their primary keys
-  with the ``delete-insert`` strategy (exact where ``upsert`` is not: see DLT_NOTES).
+  with the ``delete-insert`` strategy (exact where ``upsert`` is not). The cursor is the raw
+  table's own newest ``updated_at`` (see :class:`~ingestion.erp.helpers.Watermark`), not a
+  value kept in dlt's state: dlt 1.31's ``lag`` trips an assertion on Arrow datetime cursors,
+  and a cursor read from the warehouse cannot drift from what actually landed.
 * Each mutable table has a second resource that reads the ERP's tombstones (``deleted_rows``)
   incrementally and writes them into the same table with ``_erp_deleted = true``, a column with
   dlt's ``hard_delete`` hint: the merge removes those keys from the raw table.
@@ -11,16 +14,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import dlt
 import pyarrow as pa
+import sqlalchemy as sa
 from dlt.sources import DltResource
 from dlt.sources.sql_database import sql_table
 
 from ingestion.erp.helpers import (
-    LagWindowFilter,
+    Watermark,
     connectorx_url,
     erp_table_adapter,
     money_as_decimal,
@@ -31,7 +35,6 @@ from ingestion.erp.settings import (
     CURSOR_COLUMN,
     DEFAULT_LAG_SECONDS,
     DELETED_FLAG,
-    INITIAL_CURSOR,
 )
 from source_systems.erp.schema import MUTABLE_TABLES, REFERENCE_TABLES, TABLES_BY_NAME
 
@@ -54,23 +57,30 @@ def _merge_hints(table_name: str, *, tombstones: bool) -> dict[str, Any]:
     }
 
 
-def _tombstones(table_name: str, conn_url: str, lag_seconds: float, batch_rows: int) -> DltResource:
+def _tombstones(
+    table_name: str, conn_url: str, watermark: Watermark, batch_rows: int
+) -> DltResource:
     key_columns = list(TABLES_BY_NAME[table_name].primary_key)
-    name = f"{table_name}__deletions"
 
-    def deletions(
-        updated_at: dlt.sources.incremental[object] = dlt.sources.incremental(
-            CURSOR_COLUMN, initial_value=INITIAL_CURSOR, lag=lag_seconds
-        ),
-    ) -> Iterator[pa.Table]:
-        yield from read_tombstones(
-            conn_url, table_name, key_columns, updated_at.start_value, batch_rows
-        )
+    def deletions() -> Iterator[pa.Table]:
+        for batch in read_tombstones(
+            conn_url, table_name, key_columns, watermark.since(), batch_rows
+        ):
+            yield watermark.tombstones(batch)
 
     hints = _merge_hints(table_name, tombstones=True)
-    resource = dlt.resource(deletions, name=name, table_name=table_name, **hints)
-    resource.add_map(LagWindowFilter(name, key_columns, lag_seconds))
-    return resource
+    return dlt.resource(deletions, name=f"{table_name}__deletions", table_name=table_name, **hints)
+
+
+def _since_filter(watermark: Watermark) -> Callable[[Any, sa.Table], Any]:
+    """A query adapter: read only rows stamped at or after the watermark."""
+
+    def adapt(query: Any, table: sa.Table) -> Any:
+        return query.where(table.c[CURSOR_COLUMN] >= watermark.since()).order_by(
+            table.c[CURSOR_COLUMN]
+        )
+
+    return adapt
 
 
 @dlt.source(name="erp", max_table_nesting=0)
@@ -87,6 +97,7 @@ def erp_source(
         lag_seconds: attribution window on ``updated_at`` in seconds.
         chunk_size: rows per Arrow batch.
         tables: load only these tables (default: all).
+
     """
     wanted = set(tables or TABLES_BY_NAME)
     unknown = wanted - set(TABLES_BY_NAME)
@@ -112,6 +123,7 @@ def erp_source(
     for table in MUTABLE_TABLES:
         if table.name not in wanted:
             continue
+        watermark = Watermark(table.name, list(table.primary_key), lag_seconds)
         resource = sql_table(
             credentials=erp_url,
             table=table.name,
@@ -119,14 +131,12 @@ def erp_source(
             backend_kwargs=backend_kwargs,
             reflection_level="full_with_precision",
             table_adapter_callback=erp_table_adapter,
+            query_adapter_callback=_since_filter(watermark),
             chunk_size=chunk_size,
-            incremental=dlt.sources.incremental(
-                CURSOR_COLUMN, initial_value=INITIAL_CURSOR, lag=lag_seconds, range_start="closed"
-            ),
         )
         resource.apply_hints(**_merge_hints(table.name, tombstones=False))
         resource.add_map(money_as_decimal(table.name))
-        resource.add_map(LagWindowFilter(table.name, list(table.primary_key), lag_seconds))
+        resource.add_map(watermark.live_rows)
         resources.append(resource)
-        resources.append(_tombstones(table.name, conn_url, lag_seconds, chunk_size))
+        resources.append(_tombstones(table.name, conn_url, watermark, chunk_size))
     return resources

@@ -1,20 +1,20 @@
-"""Helpers of the ERP loader: connection URLs, tombstone reading, the lag-window filter."""
+"""Helpers of the ERP loader: connection URLs, the warehouse watermark, tombstones, types."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import dlt
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from ingestion.erp.settings import CURSOR_COLUMN, DELETED_FLAG
+from ingestion.erp.settings import CURSOR_COLUMN, DELETED_FLAG, INITIAL_CURSOR
 from source_systems.erp.schema import TABLES_BY_NAME
 
 
@@ -36,54 +36,120 @@ def connectorx_url(sqlalchemy_url: str) -> str:
     return urlunsplit((scheme, *parts[1:]))
 
 
-def _as_utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+class Watermark:
+    """The incremental cursor of one raw table, read from the warehouse itself.
 
+    Rather than trust a cursor kept beside the warehouse (dlt's incremental state, which a lost
+    pipeline folder or an aborted package can leave out of step), each run asks the raw table
+    once for its newest ``updated_at`` and for the keys and stamps of its rows inside the lag
+    window. Then:
 
-class LagWindowFilter:
-    """Drops rows already loaded inside the lag window, so reruns change nothing.
+    * :meth:`since` is where reading starts: the newest stamp minus the lag window, so a
+      transaction that commits late with a slightly older stamp is still read;
+    * :meth:`live_rows` drops fetched rows the raw table already holds (same key, same
+      ``updated_at``): a rerun with no source change loads nothing and rewrites nothing;
+    * :meth:`tombstones` keeps a delete only when the raw table holds its key in a version
+      older than the delete (a delete already applied, or of a row never loaded, is dropped;
+      so is a stale delete of a key inserted again later).
 
-    With a lag window, dlt fetches again every row stamped within ``lag`` seconds before the
-    cursor. Loading them again would rewrite identical rows with a new load id. This filter keeps,
-    in the resource's state (committed with the load package, so a crashed run forgets it too),
-    a fingerprint of each (primary key, ``updated_at``) loaded inside the window, and drops rows
-    that match one. A row that really changed has a new ``updated_at`` and passes; a late commit
-    stamped inside the window has a new fingerprint and passes.
+    The raw table is the only record of what was loaded, so a crash anywhere leaves nothing
+    to reconcile: the next run reads from what actually landed.
     """
 
-    def __init__(self, resource_name: str, key_columns: list[str], lag_seconds: float) -> None:
-        """Filter rows of ``resource_name`` keyed by ``key_columns``."""
-        self.resource_name = resource_name
+    def __init__(self, table_name: str, key_columns: list[str], lag_seconds: float) -> None:
+        """Watermark of raw table ``table_name`` keyed by ``key_columns``."""
+        self.table_name = table_name
         self.key_columns = key_columns
         self.lag = timedelta(seconds=lag_seconds)
+        self._newest: datetime | None = None
+        self._window: pa.Table | None = None
+        self._read = False
 
-    def _fingerprints(self, table: pa.Table) -> list[str]:
-        parts = [table.column(c).cast(pa.string()).fill_null("") for c in self.key_columns]
-        stamps = pc.strftime(table.column(CURSOR_COLUMN), format="%Y-%m-%dT%H:%M:%S.%f")
-        parts.append(stamps)
-        joined = pc.binary_join_element_wise(*parts, "|").to_pylist()
-        return [hashlib.blake2b(s.encode(), digest_size=12).hexdigest() for s in joined]
+    def _read_warehouse(self) -> None:
+        self._read = True
+        pipeline = dlt.current.pipeline()
+        if pipeline.first_run or self.table_name not in pipeline.default_schema.tables:
+            return
+        keys = ", ".join(self.key_columns)
+        with pipeline.sql_client() as client:
+            if not client.has_dataset():
+                return
+            table = client.make_qualified_table_name(self.table_name)
+            try:
+                with client.execute_query(f"select max({CURSOR_COLUMN}) from {table}") as cur:
+                    newest = cur.fetchall()[0][0]
+            except Exception:  # the table is in the schema but not yet in the warehouse
+                return
+            if newest is None:
+                return
+            self._newest = newest.replace(tzinfo=None)
+            query = f"select {keys}, {CURSOR_COLUMN} from {table} where {CURSOR_COLUMN} >= %s"
+            with client.execute_query(query, self._newest - self.lag) as cur:
+                rows = cur.fetchall()
+        self._window = self._as_table(rows)
 
-    def __call__(self, table: pa.Table) -> pa.Table:
-        """Return ``table`` without the rows loaded before; remember the ones that pass."""
-        if table.num_rows == 0:
-            return table
-        state = dlt.current.resource_state(self.resource_name)
-        seen: dict[str, str] = state.setdefault("loaded_in_lag_window", {})
-        prints = self._fingerprints(table)
-        keep = pa.array([p not in seen for p in prints])
-        stamps = table.column(CURSOR_COLUMN).to_pylist()
-        for p, stamp in zip(prints, stamps, strict=True):
-            seen[p] = _as_utc(stamp).isoformat()
-        newest = max(datetime.fromisoformat(v) for v in seen.values())
-        horizon = newest - self.lag
-        for p in [p for p, v in seen.items() if datetime.fromisoformat(v) < horizon]:
-            del seen[p]
-        return table.filter(keep)
+    def since(self) -> datetime:
+        """Read source rows stamped at or after this (naive UTC)."""
+        if not self._read:
+            self._read_warehouse()
+        return INITIAL_CURSOR if self._newest is None else self._newest - self.lag
+
+    def _filter(self, batch: pa.Table, against: pa.Table, *, exists: bool, op: str) -> pa.Table:
+        """Rows of ``batch`` that have (or lack) a row in ``against`` with the same key whose
+        ``updated_at`` compares to theirs by ``op``.
+        """
+        match = " and ".join(f"w.{k} = b.{k}" for k in self.key_columns)
+        probe = batch.select([*self.key_columns, CURSOR_COLUMN]).append_column(
+            "_row", pa.array(range(batch.num_rows), pa.int64())
+        )
+        sql = (
+            f"select _row from b where {'' if exists else 'not '}exists ("
+            f"select 1 from w where {match} and w.{CURSOR_COLUMN} {op} b.{CURSOR_COLUMN})"
+        )
+        with duckdb.connect() as conn:
+            conn.register("w", against)
+            conn.register("b", probe)
+            keep = conn.sql(sql).arrow()
+            if hasattr(keep, "read_all"):
+                keep = keep.read_all()
+        return batch.filter(pc.is_in(probe.column("_row"), value_set=keep.column("_row")))
+
+    def _versions_of(self, batch: pa.Table) -> pa.Table:
+        """Keys and ``updated_at`` of the raw rows sharing the first key column with ``batch``."""
+        first = self.key_columns[0]
+        wanted = sorted(set(batch.column(first).to_pylist()))
+        rows: list[tuple[Any, ...]] = []
+        pipeline = dlt.current.pipeline()
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name(self.table_name)
+            for start in range(0, len(wanted), 1000):
+                chunk = ", ".join(str(int(v)) for v in wanted[start : start + 1000])
+                query = (
+                    f"select {', '.join(self.key_columns)}, {CURSOR_COLUMN} from {table} "
+                    f"where {first} in ({chunk})"
+                )
+                with client.execute_query(query) as cur:
+                    rows.extend(cur.fetchall())
+        return self._as_table(rows)
+
+    def _as_table(self, rows: list[tuple[Any, ...]]) -> pa.Table:
+        columns = {
+            c: pa.array([r[i] for r in rows], pa.int64()) for i, c in enumerate(self.key_columns)
+        }
+        stamps = [r[-1].replace(tzinfo=None) for r in rows]
+        return pa.table({**columns, CURSOR_COLUMN: pa.array(stamps, pa.timestamp("us"))})
+
+    def live_rows(self, batch: pa.Table) -> pa.Table:
+        """Drop rows whose version (key and ``updated_at``) the raw table already holds."""
+        if batch.num_rows == 0 or self._window is None or self._window.num_rows == 0:
+            return batch
+        return self._filter(batch, self._window, exists=False, op="=")
+
+    def tombstones(self, batch: pa.Table) -> pa.Table:
+        """Keep deletes of keys the raw table holds in a version older than the delete."""
+        if batch.num_rows == 0 or self._newest is None:
+            return batch.slice(0, 0)
+        return self._filter(batch, self._versions_of(batch), exists=True, op="<")
 
 
 def read_tombstones(
@@ -100,9 +166,9 @@ def read_tombstones(
     """
     import connectorx as cx
 
-    stamp = _as_utc(since).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    stamp = since.isoformat(sep=" ", timespec="microseconds")
     query = (
-        "select row_key, deleted_at from deleted_rows "  # noqa: S608 - values are ours
+        "select row_key, deleted_at from deleted_rows "
         f"where table_name = '{table_name}' and deleted_at >= '{stamp}' "
         "order by deleted_at, deletion_id"
     )

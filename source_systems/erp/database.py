@@ -74,12 +74,20 @@ class ErpDatabase:
             raise ValueError(f"unsupported ERP_URL {self.url!r}: use sqlite:/// or postgresql://")
 
     def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
+        if self.dialect != "postgresql":
+            return sql
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def _run(self, cur: Any, sql: str, params: Sequence[Any]) -> None:
+        if params:
+            cur.execute(self._sql(sql), tuple(params))
+        else:
+            cur.execute(sql)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement and return the number of rows it touched."""
         cur = self.conn.cursor()
-        cur.execute(self._sql(sql), tuple(params))
+        self._run(cur, sql, params)
         count = cur.rowcount
         cur.close()
         return int(count)
@@ -100,7 +108,7 @@ class ErpDatabase:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a query and return all rows as tuples."""
         cur = self.conn.cursor()
-        cur.execute(self._sql(sql), tuple(params))
+        self._run(cur, sql, params)
         rows = [tuple(r) for r in cur.fetchall()]
         cur.close()
         return rows
@@ -109,14 +117,6 @@ class ErpDatabase:
         """Run a query that returns one value."""
         rows = self.query(sql, params)
         return rows[0][0] if rows else None
-
-    def executescript(self, script: str) -> None:
-        """Run several statements separated by the ``-- statement`` marker line."""
-        for statement in script.split("-- statement"):
-            if statement.strip():
-                cur = self.conn.cursor()
-                cur.execute(statement)
-                cur.close()
 
     def bulk_insert(self, table: str, data: pa.Table) -> None:
         """Insert an Arrow table fast: ``COPY`` on PostgreSQL, ``executemany`` on SQLite."""
@@ -152,9 +152,11 @@ def _sqlite_values(column: pa.Array) -> list[Any]:
     """Turn an Arrow column into values SQLite stores well (decimals as REAL, dates as text)."""
     if pa.types.is_decimal(column.type):
         column = column.cast(pa.float64())
-    elif pa.types.is_date(column.type) or pa.types.is_timestamp(column.type):
-        column = column.cast(pa.string())
-    elif pa.types.is_string_view(column.type):
+    elif (
+        pa.types.is_date(column.type)
+        or pa.types.is_timestamp(column.type)
+        or pa.types.is_string_view(column.type)
+    ):
         column = column.cast(pa.string())
     return column.to_pylist()
 

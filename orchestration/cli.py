@@ -1,0 +1,134 @@
+"""``warehouse``: the main job and the ingestion benchmark.
+
+Examples::
+
+    warehouse demo                    # generate the ERP, load it, dbt build, dbt docs generate
+    warehouse demo --fresh --scale 0.1
+    warehouse benchmark --scale 1     # ERP ingestion rows/s into DuckDB
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ingestion.cli import load_erp
+from ingestion.destinations import duckdb_path
+from ingestion.runner import pipelines_dir, warehouse_lock
+from orchestration.dbt import quiet_environment, run_dbt
+from source_systems.cli import DEFAULT_SCALE, DEFAULT_SEED
+from source_systems.erp.build import build
+from source_systems.erp.database import PROJECT_ROOT, connect, erp_url
+from source_systems.erp.simulate import Simulator
+
+log = logging.getLogger("warehouse")
+
+
+def _sqlite_erp_exists(url: str) -> bool:
+    if not url.startswith("sqlite:///"):
+        return True
+    return Path(url.removeprefix("sqlite:///")).exists()
+
+
+def _wipe_local_state() -> None:
+    """Remove the DuckDB warehouse and the loaders' dlt state (they belong to the old ERP)."""
+    for path in (duckdb_path(), duckdb_path().with_suffix(".duckdb.wal")):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(pipelines_dir(), ignore_errors=True)
+
+
+def demo(*, scale: float, seed: int, days: int, fresh: bool) -> None:
+    """Run the main job on DuckDB: source world, load, ``dbt build``, ``dbt docs generate``."""
+    started = time.perf_counter()
+    url = erp_url()
+    if fresh or not _sqlite_erp_exists(url):
+        log.info("building the ERP at scale factor %g (seed %d)", scale, seed)
+        _wipe_local_state()
+        with connect(url) as db:
+            build(db, scale_factor=scale, seed=seed)
+    else:
+        log.info("reusing the ERP at %s (use --fresh to rebuild it)", url)
+    summary = load_erp("duckdb")
+    log.info("loaded %d ERP rows in %.1f s", summary["total_rows"], summary["seconds"])
+    for _ in range(days):
+        with connect(url) as db:
+            Simulator(db).advance(1)
+        summary = load_erp("duckdb")
+        log.info("advanced one day, loaded %d changed rows", summary["total_rows"])
+    with warehouse_lock("duckdb"):
+        run_dbt(["build"])
+        run_dbt(["docs", "generate"])
+    elapsed = time.perf_counter() - started
+    print(
+        f"""
+Done in {elapsed:.0f} s.
+  ERP (source system) : {url}
+  Warehouse (DuckDB)  : {duckdb_path()}
+      raw data in schema raw_erp, staging views in schema staging
+  Browse the docs and lineage : .venv/bin/dbt docs serve --profiles-dir . --port 8080
+  Query the warehouse         : .venv/bin/python -m orchestration.query \\
+                                    "select * from staging.stg_erp__orders limit 5"
+  Move the ERP on a day       : .venv/bin/world advance --days 1 && .venv/bin/load erp
+"""
+    )
+
+
+def benchmark(*, scale: float, seed: int) -> None:
+    """Build an ERP at ``scale`` in a temp folder and print the ERP-to-DuckDB load rate."""
+    with tempfile.TemporaryDirectory(prefix="benchmark-") as tmp:
+        os.environ["ERP_URL"] = f"sqlite:///{tmp}/erp.sqlite"
+        os.environ["WAREHOUSE_DUCKDB_PATH"] = f"{tmp}/warehouse.duckdb"
+        os.environ["LOADER_PIPELINES_DIR"] = f"{tmp}/dlt"
+        t0 = time.perf_counter()
+        with connect() as db:
+            counts = build(db, scale_factor=scale, seed=seed)
+        built = time.perf_counter() - t0
+        first = load_erp("duckdb")
+        with connect() as db:
+            Simulator(db).advance(1)
+        second = load_erp("duckdb")
+        rerun = load_erp("duckdb")
+    print(f"scale factor           : {scale:g}")
+    print(f"ERP rows               : {sum(counts.values()):,}")
+    print(f"ERP build (SQLite)     : {built:.1f} s")
+    print(
+        f"full load              : {first['total_rows']:,} rows in {first['seconds']:.1f} s "
+        f"= {first['rows_per_second']:,} rows/s"
+    )
+    print(f"one-day incremental    : {second['total_rows']:,} rows in {second['seconds']:.1f} s")
+    print(f"rerun, no change       : {rerun['total_rows']:,} rows in {rerun['seconds']:.1f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``warehouse`` command."""
+    quiet_environment()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="warehouse", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo_p = sub.add_parser("demo", help="the main job on DuckDB")
+    demo_p.add_argument(
+        "--scale", type=float, default=float(os.environ.get("WORLD_SCALE", DEFAULT_SCALE))
+    )
+    demo_p.add_argument("--seed", type=int, default=int(os.environ.get("WORLD_SEED", DEFAULT_SEED)))
+    demo_p.add_argument("--days", type=int, default=0, help="simulate and load N days after day 0")
+    demo_p.add_argument("--fresh", action="store_true", help="rebuild the ERP and the warehouse")
+    bench = sub.add_parser("benchmark", help="measure ERP ingestion into DuckDB")
+    bench.add_argument("--scale", type=float, default=0.1)
+    bench.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    args = parser.parse_args(argv)
+    os.chdir(PROJECT_ROOT)
+    if args.command == "demo":
+        demo(scale=args.scale, seed=args.seed, days=args.days, fresh=args.fresh)
+    else:
+        benchmark(scale=args.scale, seed=args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

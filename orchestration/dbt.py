@@ -1,0 +1,46 @@
+"""Run dbt in-process through ``dbtRunner`` with the project's own profiles."""
+
+from __future__ import annotations
+
+import os
+
+from source_systems.erp.database import PROJECT_ROOT
+
+
+class DbtCommandError(RuntimeError):
+    """A dbt command failed (its own output says why)."""
+
+
+def quiet_environment() -> None:
+    """Turn off dbt's and dlt's usage tracking for this process."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+
+def run_dbt(args: list[str], target: str = "duckdb") -> object:
+    """Run ``dbt <args>`` against ``target`` from the project root; raise on failure.
+
+    Returns dbt's result object (``dbtRunnerResult.result``).
+    """
+    from dbt.cli.main import dbtRunner
+
+    quiet_environment()
+    cwd = os.getcwd()
+    os.chdir(PROJECT_ROOT)
+    try:
+        full = [
+            *args,
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--profiles-dir",
+            str(PROJECT_ROOT),
+            "--target",
+            target,
+        ]
+        outcome = dbtRunner().invoke(full)
+    finally:
+        os.chdir(cwd)
+    if not outcome.success:
+        raise DbtCommandError(f"`dbt {' '.join(args)}` failed on {target}: {outcome.exception}")
+    return outcome.result
