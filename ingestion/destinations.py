@@ -47,7 +47,7 @@ class PostgresSettings:
         """
         password = quote(self.password or "dummy", safe="")
         user = quote(self.user, safe="")
-        return f"postgresql+psycopg2://{user}:{password}@{self.host}:{self.port}/{self.database}"
+        return f"postgresql://{user}:{password}@{self.host}:{self.port}/{self.database}"
 
 
 def duckdb_path() -> Path:

@@ -95,9 +95,7 @@ class Watermark:
         return INITIAL_CURSOR if self._newest is None else self._newest - self.lag
 
     def _filter(self, batch: pa.Table, against: pa.Table, *, exists: bool, op: str) -> pa.Table:
-        """Rows of ``batch`` that have (or lack) a row in ``against`` with the same key whose
-        ``updated_at`` compares to theirs by ``op``.
-        """
+        """Rows of ``batch`` with (or without) a same-key row in ``against`` stamped ``op``."""
         match = " and ".join(f"w.{k} = b.{k}" for k in self.key_columns)
         probe = batch.select([*self.key_columns, CURSOR_COLUMN]).append_column(
             "_row", pa.array(range(batch.num_rows), pa.int64())

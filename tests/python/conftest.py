@@ -60,7 +60,8 @@ class Warehouse:
         if self.target == "duckdb":
             import duckdb
 
-            with duckdb.connect(str(self.duckdb_path), read_only=True) as conn:
+            # Same configuration as dbt's in-process connection, which DuckDB requires.
+            with duckdb.connect(str(self.duckdb_path)) as conn:
                 return conn.sql(sql).fetchall()
         import psycopg2
 
