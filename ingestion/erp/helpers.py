@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -85,8 +85,7 @@ class Watermark:
             self._newest = newest.replace(tzinfo=None)
             query = f"select {keys}, {CURSOR_COLUMN} from {table} where {CURSOR_COLUMN} >= %s"
             with client.execute_query(query, self._newest - self.lag) as cur:
-                rows = cur.fetchall()
-        self._window = self._as_table(rows)
+                self._window = self._as_table(cur.fetchall())
 
     def since(self) -> datetime:
         """Read source rows stamped at or after this (naive UTC)."""
@@ -116,7 +115,7 @@ class Watermark:
         """Keys and ``updated_at`` of the raw rows sharing the first key column with ``batch``."""
         first = self.key_columns[0]
         wanted = sorted(set(batch.column(first).to_pylist()))
-        rows: list[tuple[Any, ...]] = []
+        parts: list[pa.Table] = []
         pipeline = dlt.current.pipeline()
         with pipeline.sql_client() as client:
             table = client.make_qualified_table_name(self.table_name)
@@ -127,15 +126,21 @@ class Watermark:
                     f"where {first} in ({chunk})"
                 )
                 with client.execute_query(query) as cur:
-                    rows.extend(cur.fetchall())
-        return self._as_table(rows)
+                    parts.append(self._as_table(cur.fetchall()))
+        return pa.concat_tables(parts) if parts else self._as_table([])
 
-    def _as_table(self, rows: list[tuple[Any, ...]]) -> pa.Table:
-        columns = {
-            c: pa.array([r[i] for r in rows], pa.int64()) for i, c in enumerate(self.key_columns)
-        }
-        stamps = [r[-1].replace(tzinfo=None) for r in rows]
-        return pa.table({**columns, CURSOR_COLUMN: pa.array(stamps, pa.timestamp("us"))})
+    def _as_table(self, rows: list[tuple[Any, ...]] | None) -> pa.Table:
+        """Keys as int64 and ``updated_at`` as naive UTC microseconds.
+
+        Built column-wise from the fetched tuples (dlt 1.31's Arrow fetch calls a DuckDB API
+        that DuckDB 2 removed).
+        """
+        names = [*self.key_columns, CURSOR_COLUMN]
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        arrays = [pa.array(columns[i], pa.int64()) for i in range(len(self.key_columns))]
+        stamps = [v.astimezone(UTC).replace(tzinfo=None) if v.tzinfo else v for v in columns[-1]]
+        arrays.append(pa.array(stamps, pa.timestamp("us")))
+        return pa.table(dict(zip(names, arrays, strict=True)))
 
     def live_rows(self, batch: pa.Table) -> pa.Table:
         """Drop rows whose version (key and ``updated_at``) the raw table already holds."""
