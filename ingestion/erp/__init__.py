@@ -104,35 +104,35 @@ def erp_source(
     if unknown:
         raise ValueError(f"unknown ERP tables: {sorted(unknown)}")
     conn_url = connectorx_url(erp_url)
-    backend_kwargs = {"conn": conn_url, "return_type": "arrow_stream", "batch_size": chunk_size}
+    common = {
+        "credentials": erp_url,
+        "backend": "connectorx",
+        "backend_kwargs": {
+            "conn": conn_url,
+            "return_type": "arrow_stream",
+            "batch_size": chunk_size,
+        },
+        "reflection_level": "full_with_precision",
+        "table_adapter_callback": erp_table_adapter,
+        "chunk_size": chunk_size,
+    }
     resources: list[DltResource] = []
     for table in REFERENCE_TABLES:
         if table.name in wanted:
-            resource = sql_table(
-                credentials=erp_url,
-                table=table.name,
-                backend="connectorx",
-                backend_kwargs=backend_kwargs,
-                reflection_level="full_with_precision",
-                table_adapter_callback=erp_table_adapter,
-                chunk_size=chunk_size,
-                write_disposition="replace",
-                primary_key=list(table.primary_key),
+            resources.append(
+                sql_table(
+                    table=table.name,
+                    write_disposition="replace",
+                    primary_key=list(table.primary_key),
+                    **common,
+                )
             )
-            resources.append(resource)
     for table in MUTABLE_TABLES:
         if table.name not in wanted:
             continue
         watermark = Watermark(table.name, list(table.primary_key), lag_seconds)
         resource = sql_table(
-            credentials=erp_url,
-            table=table.name,
-            backend="connectorx",
-            backend_kwargs=backend_kwargs,
-            reflection_level="full_with_precision",
-            table_adapter_callback=erp_table_adapter,
-            query_adapter_callback=_since_filter(watermark),
-            chunk_size=chunk_size,
+            table=table.name, query_adapter_callback=_since_filter(watermark), **common
         )
         resource.apply_hints(**_merge_hints(table.name, tombstones=False))
         resource.add_map(money_as_decimal(table.name))
