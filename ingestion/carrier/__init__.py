@@ -160,7 +160,7 @@ def carrier_source(
     bucket_url: str = dlt.config.value,
     file_glob: str = FILE_GLOB,
     counts: LoadCounts | None = None,
-) -> DltResource:
+) -> list[DltResource]:
     """The carrier's files under ``bucket_url`` as three raw tables (see the module docstring).
 
     Args:
@@ -191,6 +191,23 @@ def carrier_source(
         for item in sorted(items, key=lambda i: i["relative_path"]):
             yield from _read_file(item, validator, record, seen, stats)
 
+    @dlt.resource(name="carrier_tables")
+    def empty_tables() -> Iterator[Any]:
+        """Empty Arrow tables that create the three raw tables before the first file arrives.
+
+        Staging views select from them, so ``dbt build`` works on a warehouse loaded before
+        the carrier's first file (the feed starts on day 1). Yielded only while the schema
+        lacks a table; they add no rows.
+        """
+        schema = dlt.current.source_schema()
+        for name, spec in (
+            (EVENTS_TABLE, EVENT_COLUMNS),
+            (QUARANTINE_TABLE, QUARANTINE_COLUMNS),
+            (RECONCILIATION_TABLE, RECONCILIATION_COLUMNS),
+        ):
+            if name not in schema.tables or not schema.tables[name].get("columns"):
+                yield dlt.mark.with_table_name(typed_table([], spec), name)
+
     resource = files | shipment_files
     # Every item is routed to one of three tables; each table's hints are a variant of their own
     # (variants start from the resource's hints, so those stay empty).
@@ -200,4 +217,5 @@ def carrier_source(
         _merge(["file_name"], RECONCILIATION_COLUMNS, RECONCILIATION_TABLE),
     ):
         resource.apply_hints(**hints, create_table_variant=True)
-    return resource
+        empty_tables.apply_hints(**hints, create_table_variant=True)
+    return [empty_tables, resource]
