@@ -4,6 +4,7 @@ Examples::
 
     load erp                     # ERP into the DuckDB warehouse
     load erp --target postgres   # ERP into PostgreSQL (WAREHOUSE_PG_* variables)
+    load carrier                 # carrier files not loaded yet (landing folder or bucket)
 """
 
 from __future__ import annotations
@@ -14,14 +15,20 @@ import logging
 import os
 import sys
 import time
+from dataclasses import asdict
 from typing import Any
 
 import dlt
 
+from ingestion.carrier import LoadCounts, carrier_source
+from ingestion.carrier.settings import DATASET_NAME as CARRIER_DATASET
+from ingestion.carrier.settings import DEFAULT_BUCKET_ENV
+from ingestion.carrier.settings import PIPELINE_NAME as CARRIER_PIPELINE
 from ingestion.destinations import TARGETS
 from ingestion.erp import erp_source
 from ingestion.erp.settings import DATASET_NAME, DEFAULT_LAG_SECONDS, PIPELINE_NAME
 from ingestion.runner import make_pipeline, run, warehouse_lock
+from source_systems.carrier.schema import landing_dir
 from source_systems.erp.database import erp_url
 
 log = logging.getLogger(__name__)
@@ -66,22 +73,60 @@ def load_erp(
     }
 
 
+def carrier_bucket_url(url: str | None = None) -> str:
+    """The argument, else ``CARRIER_BUCKET_URL``, else the local landing folder as a file URL."""
+    url = url or os.environ.get(DEFAULT_BUCKET_ENV)
+    if url:
+        return url
+    folder = landing_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder.as_uri()
+
+
+def load_carrier(target: str = "duckdb", *, bucket_url: str | None = None) -> dict[str, Any]:
+    """Load the carrier files not loaded yet into ``target`` and return a summary.
+
+    The summary counts files and lines (read, loaded, duplicate, quarantined) and rows per table.
+    """
+    started = time.perf_counter()
+    counts = LoadCounts()
+    url = carrier_bucket_url(bucket_url)
+    with warehouse_lock(target):
+        pipeline = make_pipeline(CARRIER_PIPELINE, target, CARRIER_DATASET)
+        run(pipeline, carrier_source(bucket_url=url, counts=counts), target)
+    return {
+        "pipeline": pipeline.pipeline_name,
+        "dataset": CARRIER_DATASET,
+        "bucket_url": url,
+        **asdict(counts),
+        "rows": _rows_per_table(pipeline),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``load`` command."""
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="load", description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", choices=["erp"], help="which source system to load")
+    parser.add_argument("source", choices=["erp", "carrier"], help="which source system to load")
     parser.add_argument(
         "--target", choices=TARGETS, default=os.environ.get("WAREHOUSE_TARGET", "duckdb")
     )
     parser.add_argument("--erp-url", help="ERP database URL (default: $ERP_URL or SQLite file)")
     parser.add_argument("--lag-seconds", type=float, default=DEFAULT_LAG_SECONDS)
     parser.add_argument("--tables", nargs="*", help="load only these ERP tables")
-    args = parser.parse_args(argv)
-    summary = load_erp(
-        args.target, url=args.erp_url, lag_seconds=args.lag_seconds, tables=args.tables
+    parser.add_argument(
+        "--bucket-url",
+        help="carrier files to read (default: $CARRIER_BUCKET_URL or the landing folder)",
     )
+    args = parser.parse_args(argv)
+    if args.source == "carrier":
+        summary = load_carrier(args.target, bucket_url=args.bucket_url)
+    else:
+        summary = load_erp(
+            args.target, url=args.erp_url, lag_seconds=args.lag_seconds, tables=args.tables
+        )
     json.dump(summary, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -12,6 +12,7 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.common.schema.exceptions import DataValidationError
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.destinations import destination, duckdb_path
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 
 class WarehouseBusyError(RuntimeError):
     """Another process holds the warehouse (a DuckDB file allows one writer)."""
+
+
+class SchemaContractError(RuntimeError):
+    """Data broke a resource's schema contract; the run's package was aborted."""
 
 
 def pipelines_dir() -> Path:
@@ -88,4 +93,11 @@ def run(pipeline: dlt.Pipeline, data: Any, target: str) -> LoadInfo:
             pipeline.load()
         return pipeline.run(data)
     except PipelineStepFailed as exc:
+        if isinstance(exc.exception, DataValidationError):
+            # A contract violation leaves a package that would fail every later run: abort it
+            # (this also moves dlt's state back to where the package started).
+            pipeline.abort_packages()
+            raise SchemaContractError(
+                f"{pipeline.pipeline_name}: {exc.exception}; the load package was aborted"
+            ) from exc
         raise _translate(exc, target) from exc

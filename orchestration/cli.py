@@ -18,10 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingestion.cli import load_erp
+from ingestion.cli import load_carrier, load_erp
 from ingestion.destinations import duckdb_path
 from ingestion.runner import pipelines_dir, warehouse_lock
 from orchestration.dbt import quiet_environment, run_dbt
+from source_systems.carrier.feed import clear_landing, write_day
+from source_systems.carrier.schema import landing_dir
 from source_systems.cli import DEFAULT_SCALE, DEFAULT_SEED
 from source_systems.erp.build import build
 from source_systems.erp.database import PROJECT_ROOT, connect, erp_url
@@ -52,15 +54,24 @@ def demo(*, scale: float, seed: int, days: int, fresh: bool) -> None:
         _wipe_local_state()
         with connect(url) as db:
             build(db, scale_factor=scale, seed=seed)
+        clear_landing(landing_dir())
     else:
         log.info("reusing the ERP at %s (use --fresh to rebuild it)", url)
     summary = load_erp("duckdb")
     log.info("loaded %d ERP rows in %.1f s", summary["total_rows"], summary["seconds"])
+    load_carrier("duckdb")
     for _ in range(days):
         with connect(url) as db:
-            Simulator(db).advance(1)
+            simulator = Simulator(db)
+            day = simulator.advance(1)[0]
+            write_day(db, landing_dir(), day.day_number, simulator.seed)
         summary = load_erp("duckdb")
-        log.info("advanced one day, loaded %d changed rows", summary["total_rows"])
+        carrier = load_carrier("duckdb")
+        log.info(
+            "advanced one day, loaded %d changed ERP rows and %d carrier lines",
+            summary["total_rows"],
+            carrier["lines_read"],
+        )
     with warehouse_lock("duckdb"):
         run_dbt(["build"])
         run_dbt(["docs", "generate"])
@@ -70,7 +81,7 @@ def demo(*, scale: float, seed: int, days: int, fresh: bool) -> None:
 Done in {elapsed:.0f} s.
   ERP (source system) : {url}
   Warehouse (DuckDB)  : {duckdb_path()}
-      raw data in schema raw_erp, staging views in schema staging
+      raw data in schemas raw_erp and raw_carrier, staging views in schema staging
   Browse the docs and lineage : .venv/bin/dbt docs serve --profiles-dir . --port 8080
   Query the warehouse         : .venv/bin/python -m orchestration.query \\
                                     "select * from staging.stg_erp__orders limit 5"

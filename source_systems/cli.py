@@ -3,7 +3,7 @@
 Examples::
 
     world init --scale 0.01 --seed 42      # build the ERP at day 0
-    world advance --days 3                 # three simulated business days
+    world advance --days 3                 # three simulated business days (and carrier files)
     world status                           # day, clock and row counts
 """
 
@@ -15,6 +15,8 @@ import logging
 import sys
 from dataclasses import fields
 
+from source_systems.carrier.feed import MessRates, clear_landing, write_day
+from source_systems.carrier.schema import landing_dir
 from source_systems.erp.build import build
 from source_systems.erp.database import connect
 from source_systems.erp.schema import STATE_TABLE, TABLES
@@ -40,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
             default=f.default,
             help=f"per-day rate (default {f.default})",
         )
+    for f in fields(MessRates):
+        advance.add_argument(
+            f"--carrier-{f.name.replace('_', '-')}",
+            type=float,
+            default=f.default,
+            help=f"carrier feed mess rate (default {f.default}; 0 turns it off)",
+        )
     sub.add_parser("status", help="print the ERP day, clock and row counts as JSON")
     return parser
 
@@ -51,13 +60,26 @@ def main(argv: list[str] | None = None) -> int:
     with connect(args.erp_url) as db:
         if args.command == "init":
             counts = build(db, scale_factor=args.scale, seed=args.seed)
-            json.dump({"erp": db.url, "rows": counts}, sys.stdout, indent=2)
+            removed = clear_landing(landing_dir())
+            json.dump(
+                {"erp": db.url, "rows": counts, "carrier_files_removed": removed},
+                sys.stdout,
+                indent=2,
+            )
         elif args.command == "advance":
             if args.days < 0:
                 raise SystemExit("--days must be zero or more")
             rates = ChangeRates(**{f.name: getattr(args, f.name) for f in fields(ChangeRates)})
-            days = Simulator(db, rates).advance(args.days)
-            json.dump([d.as_dict() for d in days], sys.stdout, indent=2)
+            mess = MessRates(
+                **{f.name: getattr(args, f"carrier_{f.name}") for f in fields(MessRates)}
+            )
+            simulator = Simulator(db, rates)
+            days = []
+            for _ in range(args.days):
+                day = simulator.advance(1)[0]
+                carrier = write_day(db, landing_dir(), day.day_number, simulator.seed, mess)
+                days.append({**day.as_dict(), "carrier": carrier.as_dict() if carrier else None})
+            json.dump(days, sys.stdout, indent=2)
         else:
             day, clock, scale, seed = db.query(
                 f"select day_number, clock_at, scale_factor, seed from {STATE_TABLE}"

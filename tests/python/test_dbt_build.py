@@ -5,29 +5,51 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from conftest import Warehouse
 
-from ingestion.cli import load_erp
+from ingestion.cli import load_carrier, load_erp
 from orchestration.dbt import run_dbt
+from source_systems.carrier.feed import write_day
 from source_systems.erp.database import connect
 from source_systems.erp.simulate import Simulator
 
 DEMO_SALT = "demo-salt-not-secret"
 
 
+# Events of cancelled (deleted) order lines are expected orphans: a warn-severity test.
+EXPECTED_WARNINGS = {"relationships_multi_column_stg_carrier__shipment_events"}
+
+
 def test_dbt_build_on_loaded_erp(
-    warehouse: Warehouse, make_erp: Callable[..., str], monkeypatch: object
+    warehouse: Warehouse,
+    make_erp: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    monkeypatch.setenv("CARRIER_LANDING_DIR", str(tmp_path / "landing"))
     url = make_erp()
     load_erp(warehouse.target)
+    carrier_files = []
     with connect(url) as db:
-        Simulator(db).advance(2)
+        simulator = Simulator(db)
+        for _ in range(3):
+            day = simulator.advance(1)[0]
+            carrier_files.append(
+                write_day(db, tmp_path / "landing", day.day_number, simulator.seed)
+            )
     load_erp(warehouse.target)
+    load_carrier(warehouse.target)
 
     results = run_dbt(["build"], warehouse.target)
-    statuses = {str(r.status) for r in results}  # type: ignore[attr-defined]
-    assert statuses <= {"success", "pass"}, statuses
+    for r in results:  # type: ignore[attr-defined]
+        status = str(r.status)
+        if status == "warn":
+            assert r.node.name.startswith(tuple(EXPECTED_WARNINGS)), r.node.name
+        else:
+            assert status in {"success", "pass"}, (r.node.name, status)
     assert len(results) > 50  # type: ignore[arg-type]  # models and their tests all ran
 
     with connect(url) as db:
@@ -49,6 +71,21 @@ def test_dbt_build_on_loaded_erp(
     assert masked[1] == hashlib.sha256((DEMO_SALT + address.strip()).encode()).hexdigest()
     hashes = warehouse.query("select distinct phone_number_hash from staging.stg_erp__suppliers")
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for (h,) in hashes)
+
+    # Carrier: every event once in staging (duplicates never reach it); files reconcile.
+    events = sum(f.events for f in carrier_files if f)
+    assert warehouse.query(
+        "select count(*), count(distinct event_id) from staging.stg_carrier__shipment_events"
+    ) == [(events, events)]
+    assert warehouse.query(
+        "select count(*) from staging.stg_carrier__file_reconciliations where is_reconciled"
+    ) == [(3,)]
+    orphans = warehouse.query(
+        "select distinct e.event_type from staging.stg_carrier__shipment_events as e "
+        "left join staging.stg_erp__order_lines as l "
+        "on l.order_id = e.order_id and l.line_number = e.line_number where l.order_id is null"
+    )
+    assert set(orphans) <= {("exception",)}  # only the cancelled lines' events
 
     # Money keeps two decimals exactly; the raw table stays the only place with raw PII.
     assert warehouse.query(
