@@ -20,6 +20,10 @@ from source_systems.erp.database import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
+# dlt looks for `.dlt/config.toml` in the working directory; point it at the project's so a
+# loader started from anywhere gets the same settings (load ids on Arrow rows, among others).
+os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
+
 
 class WarehouseBusyError(RuntimeError):
     """Another process holds the warehouse (a DuckDB file allows one writer)."""
