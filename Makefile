@@ -29,6 +29,7 @@ setup: $(UV)
 	$(UV) sync --frozen --quiet --python $(PYTHON)
 
 lint:
+	mkdir -p data
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	WAREHOUSE_DUCKDB_PATH=data/lint.duckdb $(BIN)/sqlfluff lint models snapshots analyses tests/data_tests
