@@ -12,6 +12,7 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.common.schema.exceptions import DataValidationError
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.destinations import destination, duckdb_path
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 
 class WarehouseBusyError(RuntimeError):
     """Another process holds the warehouse (a DuckDB file allows one writer)."""
+
+
+class SchemaContractViolationError(RuntimeError):
+    """Data broke the resource's schema contract; its package was aborted, nothing loaded."""
 
 
 def pipelines_dir() -> Path:
@@ -75,11 +80,38 @@ def _translate(exc: BaseException, target: str) -> BaseException:
     return exc
 
 
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception behind it: causes, contexts and dlt's wrapped ``exception``."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for inner in (
+            getattr(current, "exception", None),
+            current.__cause__,
+            current.__context__,
+        ):
+            if isinstance(inner, BaseException):
+                pending.append(inner)
+
+
+def _contract_violation(exc: BaseException) -> DataValidationError | None:
+    return next((e for e in causes(exc) if isinstance(e, DataValidationError)), None)
+
+
 def run(pipeline: dlt.Pipeline, data: Any, target: str) -> LoadInfo:
     """Finish any package a crashed run left behind, then extract, normalize and load ``data``.
 
     After a crash, dlt's next ``run`` only completes the pending package; new data would arrive
     one run later. Finishing it first makes one rerun end with exactly the source's state.
+
+    A schema-contract violation fails at normalize and leaves its package pending, which would
+    make every later run fail. It is aborted here (dlt also restores the pipeline state, so
+    incremental cursors move back) and reported as :class:`SchemaContractViolationError`.
     """
     try:
         if pipeline.has_pending_data:
@@ -88,4 +120,11 @@ def run(pipeline: dlt.Pipeline, data: Any, target: str) -> LoadInfo:
             pipeline.load()
         return pipeline.run(data)
     except PipelineStepFailed as exc:
+        violation = _contract_violation(exc)
+        if violation is not None:
+            pipeline.abort_packages()
+            raise SchemaContractViolationError(
+                f"{pipeline.pipeline_name}: data broke the schema contract, so nothing was "
+                f"loaded and the package was aborted (incremental state restored): {violation}"
+            ) from exc
         raise _translate(exc, target) from exc

@@ -144,6 +144,10 @@ class CrmServer(ThreadingHTTPServer):
         self._in_a_row: dict[str, int] = {}
         self._ok_answers = 0
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log a client that went away quietly (keep-alive sockets closed by the client)."""
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>``: where the API answers."""

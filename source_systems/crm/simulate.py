@@ -204,7 +204,7 @@ def _one_day(
     # 09:00 profile edits
     clock = _Clock(day, time(9))
     contacts = conn.execute(
-        "select contact_id, lifecycle_stage, full_name from contacts order by contact_id"
+        "select contact_id, lifecycle_stage, account_name from contacts order by contact_id"
     ).fetchall()
     stage_of = {cid: (stage, name) for cid, stage, name in contacts}
     edited = _sample(rng, list(stage_of), rates.profile_edit_rate)
@@ -270,7 +270,7 @@ def _one_day(
         stamp = clock.tick()
         conn.execute(
             "update contacts set customer_id = ?, lifecycle_stage = 'customer', "
-            "full_name = ?, loyalty_tier = 'bronze', converted_at = ?, updated_at = ? "
+            "account_name = ?, loyalty_tier = 'bronze', converted_at = ?, updated_at = ? "
             "where contact_id = ?",
             (key, str(names[key]).strip(), stamp, stamp, cid),
         )
