@@ -2,7 +2,7 @@
 
 Examples::
 
-    warehouse demo                    # generate the ERP, load it, dbt build, dbt docs generate
+    warehouse demo                    # generate the ERP and CRM, load them, dbt build and docs
     warehouse demo --fresh --scale 0.1
     warehouse benchmark --scale 1     # ERP ingestion rows/s into DuckDB
 """
@@ -18,11 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingestion.cli import load_erp
+from ingestion.cli import load_crm, load_erp
 from ingestion.destinations import duckdb_path
 from ingestion.runner import pipelines_dir, warehouse_lock
 from orchestration.dbt import quiet_environment, run_dbt
 from source_systems.cli import DEFAULT_SCALE, DEFAULT_SEED
+from source_systems.crm.database import crm_db_path
+from source_systems.crm.simulate import advance_crm, build_crm
 from source_systems.erp.build import build
 from source_systems.erp.database import PROJECT_ROOT, connect, erp_url
 from source_systems.erp.simulate import Simulator
@@ -52,15 +54,27 @@ def demo(*, scale: float, seed: int, days: int, fresh: bool) -> None:
         _wipe_local_state()
         with connect(url) as db:
             build(db, scale_factor=scale, seed=seed)
+            build_crm(db)
     else:
         log.info("reusing the ERP at %s (use --fresh to rebuild it)", url)
+        if not crm_db_path().exists():
+            with connect(url) as db:
+                build_crm(db)
     summary = load_erp("duckdb")
     log.info("loaded %d ERP rows in %.1f s", summary["total_rows"], summary["seconds"])
+    summary = load_crm("duckdb")
+    log.info("loaded %d CRM rows in %.1f s", summary["total_rows"], summary["seconds"])
     for _ in range(days):
         with connect(url) as db:
             Simulator(db).advance(1)
+            advance_crm(db)
         summary = load_erp("duckdb")
-        log.info("advanced one day, loaded %d changed rows", summary["total_rows"])
+        summary_crm = load_crm("duckdb")
+        log.info(
+            "advanced one day, loaded %d changed ERP rows and %d CRM rows",
+            summary["total_rows"],
+            summary_crm["total_rows"],
+        )
     with warehouse_lock("duckdb"):
         run_dbt(["build"])
         run_dbt(["docs", "generate"])
@@ -69,12 +83,14 @@ def demo(*, scale: float, seed: int, days: int, fresh: bool) -> None:
         f"""
 Done in {elapsed:.0f} s.
   ERP (source system) : {url}
+  CRM (source system) : {crm_db_path()} (HTTP API started around each load)
   Warehouse (DuckDB)  : {duckdb_path()}
-      raw data in schema raw_erp, staging views in schema staging
+      raw data in schemas raw_erp and raw_crm, staging views in schema staging
   Browse the docs and lineage : .venv/bin/dbt docs serve --profiles-dir . --port 8080
   Query the warehouse         : .venv/bin/python -m orchestration.query \\
                                     "select * from staging.stg_erp__orders limit 5"
-  Move the ERP on a day       : .venv/bin/world advance --days 1 && .venv/bin/load erp
+  Move the world on a day     : .venv/bin/world advance --days 1 && .venv/bin/load erp \\
+                                    && .venv/bin/load crm
 """
     )
 
