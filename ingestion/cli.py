@@ -5,6 +5,7 @@ Examples::
     load erp                     # ERP into the DuckDB warehouse
     load erp --target postgres   # ERP into PostgreSQL (WAREHOUSE_PG_* variables)
     load carrier                 # carrier files not loaded yet (landing folder or bucket)
+    load crm                     # CRM API (CRM_BASE_URL, else a local server it starts)
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ from ingestion.carrier import LoadCounts, carrier_source
 from ingestion.carrier.settings import DATASET_NAME as CARRIER_DATASET
 from ingestion.carrier.settings import DEFAULT_BUCKET_ENV
 from ingestion.carrier.settings import PIPELINE_NAME as CARRIER_PIPELINE
+from ingestion.crm import crm_source
+from ingestion.crm import settings as crm_settings
+from ingestion.crm.helpers import cursor_of, explain_failure
 from ingestion.destinations import TARGETS
 from ingestion.erp import erp_source
 from ingestion.erp.settings import DATASET_NAME, DEFAULT_LAG_SECONDS, PIPELINE_NAME
 from ingestion.runner import make_pipeline, run, warehouse_lock
 from source_systems.carrier.schema import landing_dir
+from source_systems.crm.server import FaultSettings, api_token, running_crm
 from source_systems.erp.database import erp_url
 
 log = logging.getLogger(__name__)
@@ -104,12 +109,72 @@ def load_carrier(target: str = "duckdb", *, bucket_url: str | None = None) -> di
     }
 
 
+def _load_crm_from(
+    target: str, base_url: str, token: str, source_options: dict[str, Any]
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    with warehouse_lock(target):
+        pipeline = make_pipeline(crm_settings.PIPELINE_NAME, target, crm_settings.DATASET_NAME)
+        before = cursor_of(pipeline)
+        source = crm_source(base_url=base_url, api_token=token, **source_options)
+        try:
+            run(pipeline, source, target)
+        except Exception as exc:
+            clear = explain_failure(exc, base_url, before)
+            if clear is not None:
+                raise clear from exc
+            raise
+    rows = _rows_per_table(pipeline)
+    return {
+        "pipeline": pipeline.pipeline_name,
+        "dataset": crm_settings.DATASET_NAME,
+        "crm": base_url,
+        "rows": rows,
+        "total_rows": sum(rows.values()),
+        "cursor": {"before": before, "after": cursor_of(pipeline)},
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def load_crm(
+    target: str = "duckdb",
+    *,
+    base_url: str | None = None,
+    token: str | None = None,
+    faults: FaultSettings | None = None,
+    **source_options: Any,
+) -> dict[str, Any]:
+    """Load the CRM API into ``target`` and return a summary (rows per table, cursor).
+
+    The API is ``base_url``, else ``CRM_BASE_URL``; when neither is set, a local CRM server is
+    started on a free port over the CRM store (``CRM_DB_PATH``) for the length of the load,
+    with ``faults`` (default: ``CRM_FAULT_RATE``, else none). The token is ``token``, else
+    ``CRM_API_TOKEN``, else the documented demo token. ``source_options`` go to
+    :func:`~ingestion.crm.crm_source` (``page_size``, ``max_attempts``, ``backoff_factor``).
+    """
+    token = token or api_token()
+    base_url = base_url or os.environ.get("CRM_BASE_URL")
+    if base_url:
+        return _load_crm_from(target, base_url, token, source_options)
+    if faults is None:
+        faults = FaultSettings(fault_rate=float(os.environ.get("CRM_FAULT_RATE") or 0))
+    with running_crm(token=token, faults=faults) as server:
+        summary = _load_crm_from(target, server.base_url, token, source_options)
+    summary["crm_answers"] = {
+        str(status): server.stats.count(status)
+        for status in sorted({r.status for r in server.stats.requests})
+    }
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``load`` command."""
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="load", description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", choices=["erp", "carrier"], help="which source system to load")
+    parser.add_argument(
+        "source", choices=["erp", "crm", "carrier"], help="which source system to load"
+    )
     parser.add_argument(
         "--target", choices=TARGETS, default=os.environ.get("WAREHOUSE_TARGET", "duckdb")
     )
@@ -120,8 +185,15 @@ def main(argv: list[str] | None = None) -> int:
         "--bucket-url",
         help="carrier files to read (default: $CARRIER_BUCKET_URL or the landing folder)",
     )
+    parser.add_argument("--crm-url", help="CRM API base URL (default: $CRM_BASE_URL, else local)")
+    parser.add_argument(
+        "--fault-rate", type=float, help="faults of the local CRM server (default $CRM_FAULT_RATE)"
+    )
     args = parser.parse_args(argv)
-    if args.source == "carrier":
+    if args.source == "crm":
+        faults = None if args.fault_rate is None else FaultSettings(fault_rate=args.fault_rate)
+        summary = load_crm(args.target, base_url=args.crm_url, faults=faults)
+    elif args.source == "carrier":
         summary = load_carrier(args.target, bucket_url=args.bucket_url)
     else:
         summary = load_erp(

@@ -29,8 +29,8 @@ class WarehouseBusyError(RuntimeError):
     """Another process holds the warehouse (a DuckDB file allows one writer)."""
 
 
-class SchemaContractError(RuntimeError):
-    """Data broke a resource's schema contract; the run's package was aborted."""
+class SchemaContractViolationError(RuntimeError):
+    """Data broke the resource's schema contract; its package was aborted, nothing loaded."""
 
 
 def pipelines_dir() -> Path:
@@ -84,11 +84,38 @@ def _translate(exc: BaseException, target: str) -> BaseException:
     return exc
 
 
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception behind it: causes, contexts and dlt's wrapped ``exception``."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for inner in (
+            getattr(current, "exception", None),
+            current.__cause__,
+            current.__context__,
+        ):
+            if isinstance(inner, BaseException):
+                pending.append(inner)
+
+
+def _contract_violation(exc: BaseException) -> DataValidationError | None:
+    return next((e for e in causes(exc) if isinstance(e, DataValidationError)), None)
+
+
 def run(pipeline: dlt.Pipeline, data: Any, target: str) -> LoadInfo:
     """Finish any package a crashed run left behind, then extract, normalize and load ``data``.
 
     After a crash, dlt's next ``run`` only completes the pending package; new data would arrive
     one run later. Finishing it first makes one rerun end with exactly the source's state.
+
+    A schema-contract violation fails at normalize and leaves its package pending, which would
+    make every later run fail. It is aborted here (dlt also restores the pipeline state, so
+    incremental cursors move back) and reported as :class:`SchemaContractViolationError`.
     """
     try:
         if pipeline.has_pending_data:
@@ -97,11 +124,11 @@ def run(pipeline: dlt.Pipeline, data: Any, target: str) -> LoadInfo:
             pipeline.load()
         return pipeline.run(data)
     except PipelineStepFailed as exc:
-        if isinstance(exc.exception, DataValidationError):
-            # A contract violation leaves a package that would fail every later run: abort it
-            # (this also moves dlt's state back to where the package started).
+        violation = _contract_violation(exc)
+        if violation is not None:
             pipeline.abort_packages()
-            raise SchemaContractError(
-                f"{pipeline.pipeline_name}: {exc.exception}; the load package was aborted"
+            raise SchemaContractViolationError(
+                f"{pipeline.pipeline_name}: data broke the schema contract, so nothing was "
+                f"loaded and the package was aborted (incremental state restored): {violation}"
             ) from exc
         raise _translate(exc, target) from exc

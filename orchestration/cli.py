@@ -2,7 +2,7 @@
 
 Examples::
 
-    warehouse demo                    # generate the ERP, load it, dbt build, dbt docs generate
+    warehouse demo                    # generate the ERP and CRM, load them, dbt build and docs
     warehouse demo --fresh --scale 0.1
     warehouse benchmark --scale 1     # ERP ingestion rows/s into DuckDB
 """
@@ -18,16 +18,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingestion.cli import load_carrier, load_erp
+from ingestion.cli import load_carrier, load_crm, load_erp
 from ingestion.destinations import duckdb_path
 from ingestion.runner import pipelines_dir, warehouse_lock
 from orchestration.dbt import quiet_environment, run_dbt
-from source_systems.carrier.feed import clear_landing, write_day
-from source_systems.carrier.schema import landing_dir
 from source_systems.cli import DEFAULT_SCALE, DEFAULT_SEED
+from source_systems.crm.database import crm_db_path
 from source_systems.erp.build import build
 from source_systems.erp.database import PROJECT_ROOT, connect, erp_url
 from source_systems.erp.simulate import Simulator
+from source_systems.world import advance_world, init_world
 
 log = logging.getLogger("warehouse")
 
@@ -45,33 +45,35 @@ def _wipe_local_state() -> None:
     shutil.rmtree(pipelines_dir(), ignore_errors=True)
 
 
+def _load_all() -> None:
+    """Load the three sources into DuckDB and log what each brought."""
+    erp = load_erp("duckdb")
+    crm = load_crm("duckdb")
+    carrier = load_carrier("duckdb")
+    log.info(
+        "loaded %d ERP rows, %d CRM rows and %d carrier lines",
+        erp["total_rows"],
+        crm["total_rows"],
+        carrier["lines_read"],
+    )
+
+
 def demo(*, scale: float, seed: int, days: int, fresh: bool) -> None:
     """Run the main job on DuckDB: source world, load, ``dbt build``, ``dbt docs generate``."""
     started = time.perf_counter()
     url = erp_url()
-    if fresh or not _sqlite_erp_exists(url):
-        log.info("building the ERP at scale factor %g (seed %d)", scale, seed)
+    if fresh or not _sqlite_erp_exists(url) or not crm_db_path().exists():
+        log.info("building the world at scale factor %g (seed %d)", scale, seed)
         _wipe_local_state()
         with connect(url) as db:
-            build(db, scale_factor=scale, seed=seed)
-        clear_landing(landing_dir())
+            init_world(db, scale_factor=scale, seed=seed)
     else:
-        log.info("reusing the ERP at %s (use --fresh to rebuild it)", url)
-    summary = load_erp("duckdb")
-    log.info("loaded %d ERP rows in %.1f s", summary["total_rows"], summary["seconds"])
-    load_carrier("duckdb")
+        log.info("reusing the world at %s (use --fresh to rebuild it)", url)
+    _load_all()
     for _ in range(days):
         with connect(url) as db:
-            simulator = Simulator(db)
-            day = simulator.advance(1)[0]
-            write_day(db, landing_dir(), day.day_number, simulator.seed)
-        summary = load_erp("duckdb")
-        carrier = load_carrier("duckdb")
-        log.info(
-            "advanced one day, loaded %d changed ERP rows and %d carrier lines",
-            summary["total_rows"],
-            carrier["lines_read"],
-        )
+            advance_world(db, 1)
+        _load_all()
     with warehouse_lock("duckdb"):
         run_dbt(["build"])
         run_dbt(["docs", "generate"])
@@ -80,12 +82,14 @@ def demo(*, scale: float, seed: int, days: int, fresh: bool) -> None:
         f"""
 Done in {elapsed:.0f} s.
   ERP (source system) : {url}
+  CRM (source system) : {crm_db_path()} (HTTP API started around each load)
   Warehouse (DuckDB)  : {duckdb_path()}
-      raw data in schemas raw_erp and raw_carrier, staging views in schema staging
+      raw data in schemas raw_erp, raw_crm and raw_carrier; staging views in staging
   Browse the docs and lineage : .venv/bin/dbt docs serve --profiles-dir . --port 8080
   Query the warehouse         : .venv/bin/python -m orchestration.query \\
                                     "select * from staging.stg_erp__orders limit 5"
-  Move the ERP on a day       : .venv/bin/world advance --days 1 && .venv/bin/load erp
+  Move the world on a day     : .venv/bin/world advance --days 1 && .venv/bin/load erp \\
+                                    && .venv/bin/load crm && .venv/bin/load carrier
 """
     )
 

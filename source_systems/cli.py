@@ -2,25 +2,32 @@
 
 Examples::
 
-    world init --scale 0.01 --seed 42      # build the ERP at day 0
-    world advance --days 3                 # three simulated business days (and carrier files)
+    world init --scale 0.01 --seed 42      # build the ERP at day 0, the CRM from it,
+                                           # and empty the carrier's landing folder
+    world advance --days 3                 # three business days: ERP, CRM, carrier files
     world status                           # day, clock and row counts
+    world crm-serve --port 8765            # serve the CRM's HTTP API until Ctrl-C
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import signal
 import sys
+import time
 from dataclasses import fields
 
-from source_systems.carrier.feed import MessRates, clear_landing, write_day
-from source_systems.carrier.schema import landing_dir
-from source_systems.erp.build import build
+from source_systems.carrier.feed import MessRates
+from source_systems.crm.database import connect_store
+from source_systems.crm.server import FaultSettings, running_crm
+from source_systems.crm.simulate import CrmRates
 from source_systems.erp.database import connect
 from source_systems.erp.schema import STATE_TABLE, TABLES
-from source_systems.erp.simulate import ChangeRates, Simulator
+from source_systems.erp.simulate import ChangeRates
+from source_systems.world import advance_world, init_world
 
 DEFAULT_SCALE = 0.01
 DEFAULT_SEED = 42
@@ -29,6 +36,7 @@ DEFAULT_SEED = 42
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="world", description=__doc__.split("\n\n")[0])
     parser.add_argument("--erp-url", help="ERP database URL (default: $ERP_URL or SQLite file)")
+    parser.add_argument("--crm-db", help="CRM store (default: $CRM_DB_PATH or data/crm.sqlite)")
     sub = parser.add_subparsers(dest="command", required=True)
     init = sub.add_parser("init", help="build the ERP at day 0 from tpchgen-cli data")
     init.add_argument("--scale", type=float, default=DEFAULT_SCALE, help="TPC-H scale factor")
@@ -49,7 +57,18 @@ def _parser() -> argparse.ArgumentParser:
             default=f.default,
             help=f"carrier feed mess rate (default {f.default}; 0 turns it off)",
         )
+    for f in fields(CrmRates):
+        advance.add_argument(
+            f"--crm-{f.name.replace('_', '-')}",
+            type=float,
+            default=f.default,
+            help=f"CRM per-day rate (default {f.default})",
+        )
     sub.add_parser("status", help="print the ERP day, clock and row counts as JSON")
+    serve = sub.add_parser("crm-serve", help="serve the CRM's HTTP API until interrupted")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    serve.add_argument("--fault-rate", type=float, default=0.0, help="share of faulty answers")
     return parser
 
 
@@ -57,15 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``world`` command."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
+    if args.command == "crm-serve":
+        return _serve(args)
     with connect(args.erp_url) as db:
         if args.command == "init":
-            counts = build(db, scale_factor=args.scale, seed=args.seed)
-            removed = clear_landing(landing_dir())
-            json.dump(
-                {"erp": db.url, "rows": counts, "carrier_files_removed": removed},
-                sys.stdout,
-                indent=2,
-            )
+            summary = init_world(db, scale_factor=args.scale, seed=args.seed, crm_db=args.crm_db)
+            json.dump(summary, sys.stdout, indent=2)
         elif args.command == "advance":
             if args.days < 0:
                 raise SystemExit("--days must be zero or more")
@@ -73,12 +89,12 @@ def main(argv: list[str] | None = None) -> int:
             mess = MessRates(
                 **{f.name: getattr(args, f"carrier_{f.name}") for f in fields(MessRates)}
             )
-            simulator = Simulator(db, rates)
-            days = []
-            for _ in range(args.days):
-                day = simulator.advance(1)[0]
-                carrier = write_day(db, landing_dir(), day.day_number, simulator.seed, mess)
-                days.append({**day.as_dict(), "carrier": carrier.as_dict() if carrier else None})
+            crm_rates = CrmRates(
+                **{f.name: getattr(args, f"crm_{f.name}") for f in fields(CrmRates)}
+            )
+            days = advance_world(
+                db, args.days, rates=rates, crm_rates=crm_rates, mess=mess, crm_db=args.crm_db
+            )
             json.dump(days, sys.stdout, indent=2)
         else:
             day, clock, scale, seed = db.query(
@@ -86,8 +102,31 @@ def main(argv: list[str] | None = None) -> int:
             )[0]
             rows = {t.name: db.scalar(f"select count(*) from {t.name}") for t in TABLES}
             status = {"day": day, "clock_at": str(clock), "scale": scale, "seed": seed}
-            json.dump({**status, "rows": rows}, sys.stdout, indent=2)
+            with connect_store(args.crm_db) as crm:
+                crm_day = crm.execute("select day_number from crm_state").fetchone()[0]
+                stages = dict(
+                    crm.execute("select lifecycle_stage, count(*) from contacts group by 1")
+                )
+            crm_status = {"day": crm_day, "contacts": stages}
+            json.dump({**status, "rows": rows, "crm": crm_status}, sys.stdout, indent=2)
     sys.stdout.write("\n")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Serve the CRM API in the foreground (``world crm-serve``)."""
+    faults = FaultSettings(fault_rate=args.fault_rate)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    with running_crm(args.crm_db, host=args.host, port=args.port, faults=faults) as server:
+        sys.stdout.write(f"CRM API at {server.base_url}/v1/contacts (Ctrl-C stops it)\n")
+        sys.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
     return 0
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.pg_cluster import PgCluster, PostgresUnavailableError, throwaway_cluster
+from source_systems.crm.simulate import build_crm
 from source_systems.erp.build import build
 from source_systems.erp.database import connect
 
@@ -125,5 +126,20 @@ def make_erp(
             build(db, scale_factor=SCALE, seed=seed)
         monkeypatch.setenv("ERP_URL", url)
         return url
+
+    return _make
+
+
+@pytest.fixture
+def make_crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Path]:
+    """Build the CRM store from an ERP (its URL) and return its path (``CRM_DB_PATH`` set)."""
+
+    def _make(erp_url: str) -> Path:
+        path = tmp_path / "crm.sqlite"
+        with connect(erp_url) as db:
+            build_crm(db, path)
+        monkeypatch.setenv("CRM_DB_PATH", str(path))
+        monkeypatch.delenv("CRM_BASE_URL", raising=False)
+        return path
 
     return _make

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import Warehouse
 
-from ingestion.cli import load_carrier, load_erp
+from ingestion.cli import load_carrier, load_crm, load_erp
 from orchestration.dbt import run_dbt
 from source_systems.carrier.feed import write_day
+from source_systems.crm.simulate import advance_crm
 from source_systems.erp.database import connect
 from source_systems.erp.simulate import Simulator
 
@@ -26,21 +28,26 @@ EXPECTED_WARNINGS = {"relationships_multi_column_stg_carrier__shipment_events"}
 def test_dbt_build_on_loaded_erp(
     warehouse: Warehouse,
     make_erp: Callable[..., str],
+    make_crm: Callable[[str], Path],
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("CARRIER_LANDING_DIR", str(tmp_path / "landing"))
     url = make_erp()
+    crm_path = make_crm(url)
     load_erp(warehouse.target)
+    load_crm(warehouse.target)
     carrier_files = []
     with connect(url) as db:
         simulator = Simulator(db)
         for _ in range(3):
             day = simulator.advance(1)[0]
+            advance_crm(db, crm_path)  # leads convert into ERP customers
             carrier_files.append(
                 write_day(db, tmp_path / "landing", day.day_number, simulator.seed)
             )
     load_erp(warehouse.target)
+    load_crm(warehouse.target)
     load_carrier(warehouse.target)
 
     results = run_dbt(["build"], warehouse.target)
@@ -92,3 +99,26 @@ def test_dbt_build_on_loaded_erp(
         "select count(*) from staging.stg_erp__customers where account_balance * 100 "
         "<> cast(account_balance * 100 as bigint)"
     ) == [(0,)]
+
+    # CRM: every contact, converted leads linked to ERP customers, email and phone masked.
+    with sqlite3.connect(crm_path) as conn:
+        contacts = conn.execute("select count(*) from contacts").fetchone()[0]
+        converted = conn.execute(
+            "select count(*) from contacts where converted_at is not null"
+        ).fetchone()[0]
+        email, phone = conn.execute(
+            "select email, phone from contacts where contact_id = 1"
+        ).fetchone()
+    assert warehouse.query("select count(*) from staging.stg_crm__contacts") == [(contacts,)]
+    assert converted > 0
+    assert warehouse.query(
+        "select count(*) from staging.stg_crm__contacts as c "
+        "inner join staging.stg_erp__customers as e on c.customer_id = e.customer_id "
+        "where c.converted_at is not null"
+    ) == [(converted,)]
+    masked = warehouse.query(
+        "select email_address_hash, phone_number_hash from staging.stg_crm__contacts "
+        "where contact_id = 1"
+    )[0]
+    assert masked[0] == hashlib.sha256((DEMO_SALT + email.strip().lower()).encode()).hexdigest()
+    assert masked[1] == hashlib.sha256((DEMO_SALT + phone.strip()).encode()).hexdigest()

@@ -1,0 +1,66 @@
+"""Constants of the CRM loader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PIPELINE_NAME = "crm"
+"""Base name of the dlt pipeline; the target is appended (``crm_duckdb``, ``crm_postgres``)."""
+
+DATASET_NAME = "raw_crm"
+"""Schema in the warehouse where the raw CRM tables land."""
+
+RESOURCE_NAME = "contacts"
+"""The one endpoint and raw table: contact profiles of customers and leads."""
+
+ENDPOINT_PATH = "v1/contacts"
+
+QUARANTINE_TABLE = "contacts_quarantine"
+"""Raw table of records that had a value of the wrong type (appended, never merged)."""
+
+PRIMARY_KEY = "contact_id"
+CURSOR_COLUMN = "updated_at"
+
+INITIAL_CURSOR = "1970-01-01T00:00:00Z"
+"""``updated_since`` of the first run: everything."""
+
+PAGE_SIZE = 200
+"""Records per page asked of the API (the API allows up to 1000)."""
+
+SCHEMA_CONTRACT: dict[str, Any] = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
+"""New tables and columns flow in; a value that would change a column's type stops the load
+(after the loader's own quarantine has taken out the records it can recognise)."""
+
+COLUMNS: dict[str, dict[str, Any]] = {
+    "contact_id": {"data_type": "bigint", "nullable": False},
+    "customer_id": {"data_type": "bigint", "nullable": True},
+    "lifecycle_stage": {"data_type": "text", "nullable": False},
+    "account_name": {"data_type": "text", "nullable": True},
+    "email": {"data_type": "text", "nullable": True},
+    "phone": {"data_type": "text", "nullable": True},
+    "preferred_channel": {"data_type": "text", "nullable": True},
+    "loyalty_tier": {"data_type": "text", "nullable": True},
+    "marketing_consent": {"data_type": "bool", "nullable": True},
+    "created_at": {"data_type": "timestamp", "timezone": False, "nullable": True},
+    "converted_at": {"data_type": "timestamp", "timezone": False, "nullable": True},
+    "updated_at": {
+        "data_type": "timestamp",
+        "timezone": False,
+        "nullable": False,
+        "dedup_sort": "desc",
+    },
+}
+"""Declared types of the API's fields. Timestamps land without a zone (naive = UTC, as in
+``raw_erp``). ``dedup_sort``: if one run fetches a contact twice, the newest version wins."""
+
+MAX_ATTEMPTS = 6
+"""HTTP attempts per request (the first and five retries) before the run fails."""
+
+BACKOFF_FACTOR = 0.5
+"""Exponential backoff base in seconds (0.5, 1, 2, 4, ...) where no ``Retry-After`` is sent."""
+
+MAX_RETRY_DELAY = 60.0
+"""Longest wait between two attempts, ``Retry-After`` included."""
+
+REQUEST_TIMEOUT = 30.0
+"""Seconds to wait for an answer; a timeout is retried like a 5xx."""

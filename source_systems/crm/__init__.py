@@ -1,0 +1,1 @@
+"""The CRM: contact profiles of the ERP's customers and CRM-only leads, served over HTTP."""
