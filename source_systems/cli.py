@@ -19,6 +19,7 @@ import signal
 import sys
 import time
 from dataclasses import fields
+from typing import Any, TypeVar
 
 from source_systems.carrier.feed import MessRates
 from source_systems.crm.database import connect_store
@@ -29,8 +30,28 @@ from source_systems.erp.schema import STATE_TABLE, TABLES
 from source_systems.erp.simulate import ChangeRates
 from source_systems.world import advance_world, init_world
 
+T = TypeVar("T")
+
 DEFAULT_SCALE = 0.01
 DEFAULT_SEED = 42
+
+
+def _add_rate_flags(
+    parser: argparse.ArgumentParser, rates: type[Any], prefix: str, what: str
+) -> None:
+    """One ``--<prefix><field>`` float flag per field of the ``rates`` dataclass."""
+    for f in fields(rates):
+        parser.add_argument(
+            f"--{(prefix + f.name).replace('_', '-')}",
+            type=float,
+            default=f.default,
+            help=f"{what} (default {f.default})",
+        )
+
+
+def _rates_from(args: argparse.Namespace, rates: type[T], prefix: str) -> T:
+    """The ``rates`` dataclass filled from the flags of :func:`_add_rate_flags`."""
+    return rates(**{f.name: getattr(args, prefix + f.name) for f in fields(rates)})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,27 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of every draw")
     advance = sub.add_parser("advance", help="simulate business days")
     advance.add_argument("--days", type=int, default=1, help="how many days")
-    for f in fields(ChangeRates):
-        advance.add_argument(
-            f"--{f.name.replace('_', '-')}",
-            type=float,
-            default=f.default,
-            help=f"per-day rate (default {f.default})",
-        )
-    for f in fields(MessRates):
-        advance.add_argument(
-            f"--carrier-{f.name.replace('_', '-')}",
-            type=float,
-            default=f.default,
-            help=f"carrier feed mess rate (default {f.default}; 0 turns it off)",
-        )
-    for f in fields(CrmRates):
-        advance.add_argument(
-            f"--crm-{f.name.replace('_', '-')}",
-            type=float,
-            default=f.default,
-            help=f"CRM per-day rate (default {f.default})",
-        )
+    _add_rate_flags(advance, ChangeRates, "", "ERP per-day rate")
+    _add_rate_flags(advance, MessRates, "carrier_", "carrier feed mess rate; 0 turns it off")
+    _add_rate_flags(advance, CrmRates, "crm_", "CRM per-day rate")
     sub.add_parser("status", help="print the ERP day, clock and row counts as JSON")
     serve = sub.add_parser("crm-serve", help="serve the CRM's HTTP API until interrupted")
     serve.add_argument("--host", default="127.0.0.1")
@@ -85,13 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "advance":
             if args.days < 0:
                 raise SystemExit("--days must be zero or more")
-            rates = ChangeRates(**{f.name: getattr(args, f.name) for f in fields(ChangeRates)})
-            mess = MessRates(
-                **{f.name: getattr(args, f"carrier_{f.name}") for f in fields(MessRates)}
-            )
-            crm_rates = CrmRates(
-                **{f.name: getattr(args, f"crm_{f.name}") for f in fields(CrmRates)}
-            )
+            rates = _rates_from(args, ChangeRates, "")
+            mess = _rates_from(args, MessRates, "carrier_")
+            crm_rates = _rates_from(args, CrmRates, "crm_")
             days = advance_world(
                 db, args.days, rates=rates, crm_rates=crm_rates, mess=mess, crm_db=args.crm_db
             )
