@@ -58,8 +58,17 @@ def _load_all() -> None:
     )
 
 
-def demo(*, scale: float, seed: int, days: int, fresh: bool) -> None:
-    """Run the main job on DuckDB: source world, load, ``dbt build``, ``dbt docs generate``."""
+DEMO_DAYS = 2
+"""Business days a freshly built world is moved on, so every source has changes to show."""
+
+
+def demo(*, scale: float, seed: int, days: int | None, fresh: bool) -> None:
+    """Run the main job on DuckDB: source world, load, ``dbt build``, ``dbt docs generate``.
+
+    A new world is built (``fresh``, or none yet), loaded at day 0, then moved on ``days``
+    business days (default :data:`DEMO_DAYS`) with a load after each. An existing world is
+    reused: loaded as it is, then moved on ``days`` days (default none).
+    """
     started = time.perf_counter()
     url = erp_url()
     if fresh or not _sqlite_erp_exists(url) or not crm_db_path().exists():
@@ -67,8 +76,10 @@ def demo(*, scale: float, seed: int, days: int, fresh: bool) -> None:
         _wipe_local_state()
         with connect(url) as db:
             init_world(db, scale_factor=scale, seed=seed)
+        days = DEMO_DAYS if days is None else days
     else:
         log.info("reusing the world at %s (use --fresh to rebuild it)", url)
+        days = days or 0
     _load_all()
     for _ in range(days):
         with connect(url) as db:
@@ -135,7 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         "--scale", type=float, default=float(os.environ.get("WORLD_SCALE", DEFAULT_SCALE))
     )
     demo_p.add_argument("--seed", type=int, default=int(os.environ.get("WORLD_SEED", DEFAULT_SEED)))
-    demo_p.add_argument("--days", type=int, default=0, help="simulate and load N days after day 0")
+    demo_p.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help=f"simulate and load N business days (default {DEMO_DAYS} on a new world, else 0)",
+    )
     demo_p.add_argument("--fresh", action="store_true", help="rebuild the ERP and the warehouse")
     bench = sub.add_parser("benchmark", help="measure ERP ingestion into DuckDB")
     bench.add_argument("--scale", type=float, default=0.1)
