@@ -13,9 +13,11 @@ import glob
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,9 +88,20 @@ def _as_owner(cmd: list[str]) -> list[str]:
     return cmd
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 @contextlib.contextmanager
 def throwaway_cluster() -> Iterator[PgCluster]:
-    """Start a fresh cluster, yield where it listens, then stop it and delete its files."""
+    """Start a fresh cluster, yield where it listens, then stop it and delete its files.
+
+    SIGTERM (a CI timeout, ``kill``) is turned into ``SystemExit`` while the cluster runs, so
+    the cleanup below still stops the server instead of leaving it orphaned.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     root = Path(tempfile.mkdtemp(prefix="pg-throwaway-"))
     data = root / "data"
@@ -127,3 +140,5 @@ def throwaway_cluster() -> Iterator[PgCluster]:
                 check=False, capture_output=True,
             )  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
