@@ -25,6 +25,16 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
 
 
+EVOLVE_SHAPE_FREEZE_TYPES: dict[str, Any] = {
+    "tables": "evolve",
+    "columns": "evolve",
+    "data_type": "freeze",
+}
+"""The schema contract of the API and file loaders: new tables and columns flow in; a value that
+would change a column's type stops the load (after the loader's own quarantine has taken out
+the records it recognises), never silently retypes the column."""
+
+
 class WarehouseBusyError(RuntimeError):
     """Another process holds the warehouse (a DuckDB file allows one writer)."""
 

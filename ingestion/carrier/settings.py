@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from ingestion.runner import EVOLVE_SHAPE_FREEZE_TYPES
 
 PIPELINE_NAME = "carrier"
 """Base name of the dlt pipeline; the target is appended (``carrier_duckdb``, ...)."""
@@ -14,10 +14,7 @@ EVENTS_TABLE = "shipment_events"
 QUARANTINE_TABLE = "quarantine"
 RECONCILIATION_TABLE = "file_reconciliation"
 
-SCHEMA_CONTRACT: dict[str, Any] = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
-"""New tables and columns may appear (a new optional field in the feed), but a value never
-changes a column's type. The loader validates every line first and quarantines wrong types, so
-the contract is a safety net: if it ever trips, the run fails and its package is aborted."""
+SCHEMA_CONTRACT = EVOLVE_SHAPE_FREEZE_TYPES
 
 QUARANTINE_REASONS = (
     "invalid_json",

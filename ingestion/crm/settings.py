@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingestion.runner import EVOLVE_SHAPE_FREEZE_TYPES
+
 PIPELINE_NAME = "crm"
 """Base name of the dlt pipeline; the target is appended (``crm_duckdb``, ``crm_postgres``)."""
 
@@ -27,9 +29,7 @@ INITIAL_CURSOR = "1970-01-01T00:00:00Z"
 PAGE_SIZE = 200
 """Records per page asked of the API (the API allows up to 1000)."""
 
-SCHEMA_CONTRACT: dict[str, Any] = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
-"""New tables and columns flow in; a value that would change a column's type stops the load
-(after the loader's own quarantine has taken out the records it can recognise)."""
+SCHEMA_CONTRACT = EVOLVE_SHAPE_FREEZE_TYPES
 
 COLUMNS: dict[str, dict[str, Any]] = {
     "contact_id": {"data_type": "bigint", "nullable": False},
