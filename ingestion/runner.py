@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
 
 
+MERGE_DELETE_INSERT: dict[str, Any] = {"disposition": "merge", "strategy": "delete-insert"}
+"""How every loader merges on its keys: ``delete-insert`` deduplicates a key repeated within one
+load (``upsert`` does not) and survives a kill during the load step."""
+
 EVOLVE_SHAPE_FREEZE_TYPES: dict[str, Any] = {
     "tables": "evolve",
     "columns": "evolve",

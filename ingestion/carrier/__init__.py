@@ -49,6 +49,7 @@ from ingestion.carrier.settings import (
     RECONCILIATION_TABLE,
     SCHEMA_CONTRACT,
 )
+from ingestion.runner import MERGE_DELETE_INSERT
 from source_systems.carrier.schema import FILE_GLOB
 
 
@@ -148,7 +149,7 @@ def _read_file(
 def _merge(primary_key: list[str], columns: dict[str, Any], table_name: str) -> dict[str, Any]:
     return {
         "table_name": table_name,
-        "write_disposition": {"disposition": "merge", "strategy": "delete-insert"},
+        "write_disposition": MERGE_DELETE_INSERT,
         "primary_key": primary_key,
         "columns": columns,
         "schema_contract": SCHEMA_CONTRACT,

@@ -39,6 +39,7 @@ from ingestion.crm.settings import (
     RESOURCE_NAME,
     SCHEMA_CONTRACT,
 )
+from ingestion.runner import MERGE_DELETE_INSERT
 
 
 def crm_source(
@@ -73,7 +74,7 @@ def crm_source(
             {
                 "name": RESOURCE_NAME,
                 "primary_key": PRIMARY_KEY,
-                "write_disposition": {"disposition": "merge", "strategy": "delete-insert"},
+                "write_disposition": MERGE_DELETE_INSERT,
                 "columns": COLUMNS,
                 "endpoint": {
                     "path": ENDPOINT_PATH,

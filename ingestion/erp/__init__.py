@@ -36,6 +36,7 @@ from ingestion.erp.settings import (
     DEFAULT_LAG_SECONDS,
     DELETED_FLAG,
 )
+from ingestion.runner import MERGE_DELETE_INSERT
 from source_systems.erp.schema import MUTABLE_TABLES, REFERENCE_TABLES, TABLES_BY_NAME
 
 
@@ -51,7 +52,7 @@ def _merge_hints(table_name: str, *, tombstones: bool) -> dict[str, Any]:
     if tombstones:
         columns[DELETED_FLAG] = {"data_type": "bool", "nullable": True, "hard_delete": True}
     return {
-        "write_disposition": {"disposition": "merge", "strategy": "delete-insert"},
+        "write_disposition": MERGE_DELETE_INSERT,
         "primary_key": list(TABLES_BY_NAME[table_name].primary_key),
         "columns": columns,
     }

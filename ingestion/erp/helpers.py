@@ -197,7 +197,7 @@ def erp_table_adapter(table: sa.Table) -> sa.Table:
       key and ``updated_at``.
     """
     erp_table = TABLES_BY_NAME[table.name]
-    money = {c.name for c in erp_table.columns if c.sql_type.startswith("decimal")}
+    money = erp_table.money_columns
     for column in table.columns:
         if column.name in money:
             column.type = sa.Numeric(15, 2)
@@ -208,7 +208,7 @@ def erp_table_adapter(table: sa.Table) -> sa.Table:
 
 def money_as_decimal(table_name: str) -> Callable[[pa.Table], pa.Table]:
     """A map that casts the money columns of ``table_name`` to ``decimal(15, 2)``."""
-    money = {c.name for c in TABLES_BY_NAME[table_name].columns if c.sql_type.startswith("decimal")}
+    money = TABLES_BY_NAME[table_name].money_columns
     target = pa.decimal128(15, 2)
 
     def cast(table: pa.Table) -> pa.Table:

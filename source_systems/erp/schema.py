@@ -31,6 +31,11 @@ class Table:
     foreign_keys: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = ()
 
     @property
+    def money_columns(self) -> set[str]:
+        """Names of the ``decimal(15, 2)`` columns."""
+        return {c.name for c in self.columns if c.sql_type == MONEY}
+
+    @property
     def column_names(self) -> list[str]:
         """All column names in table order, ``updated_at`` included where present."""
         return [c.name for c in self.columns]
