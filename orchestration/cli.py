@@ -5,6 +5,7 @@ Examples::
     warehouse demo                    # generate the ERP and CRM, load them, dbt build and docs
     warehouse demo --fresh --scale 0.1
     warehouse benchmark --scale 1     # ERP ingestion rows/s into DuckDB
+    warehouse benchmark-dbt --scale 0.1   # dbt build time per layer, full then incremental
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from ingestion.cli import load_carrier, load_crm, load_erp
 from ingestion.destinations import duckdb_path
 from ingestion.runner import pipelines_dir, warehouse_lock
+from orchestration.benchmark_dbt import benchmark_dbt
 from orchestration.dbt import quiet_environment, run_dbt
 from source_systems.cli import DEFAULT_SCALE, DEFAULT_SEED
 from source_systems.crm.database import crm_db_path
@@ -106,10 +108,11 @@ Done in {elapsed:.0f} s.
   ERP (source system) : {url}
   CRM (source system) : {crm_db_path()} (HTTP API started around each load)
   Warehouse (DuckDB)  : {duckdb_path()}
-      raw data in schemas raw_erp, raw_crm and raw_carrier; staging views in staging
+      raw data in schemas raw_erp, raw_crm and raw_carrier; staging views in staging;
+      SCD2 history in snapshots; the star schema (dim_*, fct_*) in marts
   Browse the docs and lineage : .venv/bin/dbt docs serve --profiles-dir . --port 8080
   Query the warehouse         : .venv/bin/python -m orchestration.query \\
-                                    "select * from staging.stg_erp__orders limit 5"
+                                    "select * from marts.fct_orders limit 5"
   Move the world on a day     : .venv/bin/world advance --days 1 && .venv/bin/load erp \\
                                     && .venv/bin/load crm && .venv/bin/load carrier
 """
@@ -167,10 +170,16 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("benchmark", help="measure ERP ingestion into DuckDB")
     bench.add_argument("--scale", type=float, default=0.1)
     bench.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    bench_dbt = sub.add_parser("benchmark-dbt", help="time dbt build per layer on DuckDB")
+    bench_dbt.add_argument("--scale", type=float, default=0.1)
+    bench_dbt.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    bench_dbt.add_argument("--days", type=int, default=2, help="incremental days after day 0")
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
     if args.command == "demo":
         demo(scale=args.scale, seed=args.seed, days=args.days, fresh=args.fresh)
+    elif args.command == "benchmark-dbt":
+        benchmark_dbt(scale=args.scale, seed=args.seed, days=args.days)
     else:
         benchmark(scale=args.scale, seed=args.seed)
     return 0
