@@ -113,8 +113,8 @@ Done in {elapsed:.0f} s.
   Browse the docs and lineage : .venv/bin/dbt docs serve --profiles-dir . --port 8080
   Query the warehouse         : .venv/bin/python -m orchestration.query \\
                                     "select * from marts.fct_orders limit 5"
-  Move the world on a day     : .venv/bin/world advance --days 1 && .venv/bin/load erp \\
-                                    && .venv/bin/load crm && .venv/bin/load carrier
+  Move the world on a day     : .venv/bin/warehouse demo --days 1
+                                (advance, load the three sources, dbt build)
 """
     )
 
