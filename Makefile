@@ -28,11 +28,10 @@ $(UV):
 setup: $(UV)
 	$(UV) sync --frozen --quiet --python $(PYTHON)
 
+## lint: exactly the pre-commit hooks (.pre-commit-config.yaml, local hooks only, offline):
+## file checks, ruff check + format, mypy, dbt parse, sqlfluff
 lint:
-	mkdir -p data
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	WAREHOUSE_DUCKDB_PATH=data/lint.duckdb $(BIN)/sqlfluff lint models snapshots analyses tests/data_tests
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 pytest:
 	$(BIN)/pytest

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Warehouse
+from dbt.contracts.results import RunExecutionResult
 
 from ingestion.cli import load_carrier, load_crm, load_erp
 from orchestration.dbt import run_dbt
@@ -51,13 +52,14 @@ def test_dbt_build_on_loaded_erp(
     load_carrier(warehouse.target)
 
     results = run_dbt(["build"], warehouse.target)
-    for r in results:  # type: ignore[attr-defined]
+    assert isinstance(results, RunExecutionResult)
+    for r in results:
         status = str(r.status)
         if status == "warn":
             assert r.node.name.startswith(tuple(EXPECTED_WARNINGS)), r.node.name
         else:
             assert status in {"success", "pass"}, (r.node.name, status)
-    assert len(results) > 50  # type: ignore[arg-type]  # models and their tests all ran
+    assert len(results) > 50  # models and their tests all ran
 
     with connect(url) as db:
         erp_counts = {
