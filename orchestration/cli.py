@@ -5,6 +5,8 @@ Examples::
     warehouse demo                    # generate the ERP and CRM, load them, dbt build and docs
     warehouse demo --fresh --scale 0.1
     warehouse benchmark --scale 1     # ERP ingestion rows/s into DuckDB
+    warehouse governance              # dbt-score, dbt-bouncer and our own checks
+    warehouse diagrams                # docs/star_schema.svg and docs/lineage.svg
 """
 
 from __future__ import annotations
@@ -156,10 +158,30 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("benchmark", help="measure ERP ingestion into DuckDB")
     bench.add_argument("--scale", type=float, default=0.1)
     bench.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    gov = sub.add_parser(
+        "governance", help="dbt-score, dbt-bouncer and our checks on a small built warehouse"
+    )
+    gov.add_argument(
+        "--reuse", action="store_true", help="reuse target/governance if it was built before"
+    )
+    diagrams_p = sub.add_parser(
+        "diagrams", help="star schema and layer lineage pictures (SVG) from the manifest"
+    )
+    diagrams_p.add_argument("--manifest", type=Path, default=Path("target/manifest.json"))
+    diagrams_p.add_argument("--out-dir", type=Path, default=Path("docs"))
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
     if args.command == "demo":
         demo(scale=args.scale, seed=args.seed, days=args.days, fresh=args.fresh)
+    elif args.command == "governance":
+        from orchestration.governance import governance
+
+        return governance(reuse=args.reuse)
+    elif args.command == "diagrams":
+        from orchestration.diagrams import write_diagrams
+
+        for path in write_diagrams(args.manifest, args.out_dir):
+            log.info("wrote %s", path)
     else:
         benchmark(scale=args.scale, seed=args.seed)
     return 0
