@@ -31,7 +31,7 @@ setup: $(UV)
 ## chromium: the Debian package the docs-site test drives headless; installed with apt-get
 ## when missing (as root, or with password-less sudo), else stop with the command to run
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  elif sudo -n true 2>/dev/null; then sudo -n apt-get update -qq && sudo -n apt-get install -y -qq chromium; \
 	  else echo "error: chromium is missing; install it with: sudo apt-get install -y chromium" >&2; exit 1; fi; }
