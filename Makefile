@@ -10,15 +10,15 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: demo test setup lint pytest benchmark benchmark-dbt clean
+.PHONY: demo test setup chromium lint governance pytest benchmark benchmark-dbt diagrams clean
 
 ## demo: generate the ERP, load it with dlt into DuckDB, dbt build, dbt docs generate
 demo: setup
 	$(BIN)/warehouse demo
 
-## test: every check: lint (ruff, sqlfluff) and pytest (ERP world, loaders and
-## dbt build on DuckDB and on a throwaway PostgreSQL cluster)
-test: setup lint pytest
+## test: every check: lint (pre-commit hooks), governance (dbt-score, dbt-bouncer) and
+## pytest (world, loaders, dbt build on DuckDB and a throwaway PostgreSQL, docs site)
+test: setup chromium lint governance pytest
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -28,14 +28,31 @@ $(UV):
 setup: $(UV)
 	$(UV) sync --frozen --quiet --python $(PYTHON)
 
+## chromium: the Debian package the docs-site test drives headless; installed with apt-get
+## when missing (as root, or with password-less sudo), else stop with the command to run
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  elif sudo -n true 2>/dev/null; then sudo -n apt-get update -qq && sudo -n apt-get install -y -qq chromium; \
+	  else echo "error: chromium is missing; install it with: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+## lint: exactly the pre-commit hooks (.pre-commit-config.yaml, local hooks only, offline):
+## file checks, ruff check + format, mypy, dbt parse, sqlfluff
 lint:
-	mkdir -p data
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	WAREHOUSE_DUCKDB_PATH=data/lint.duckdb $(BIN)/sqlfluff lint models snapshots analyses tests/data_tests
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+## governance: dbt-score and dbt-bouncer (and our checks) on a small warehouse built for
+## them in data/governance and target/governance (about 45 s)
+governance:
+	$(BIN)/warehouse governance
 
 pytest:
 	$(BIN)/pytest
+
+## diagrams: docs/star_schema.svg and docs/lineage.svg from target/manifest.json
+diagrams:
+	$(BIN)/dbt parse --quiet --profiles-dir .
+	$(BIN)/warehouse diagrams
 
 ## benchmark: ERP ingestion rows/s into DuckDB (SCALE=0.1 by default)
 benchmark: setup

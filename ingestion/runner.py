@@ -12,7 +12,9 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.common.runtime.collector import NULL_COLLECTOR
 from dlt.common.schema.exceptions import DataValidationError
+from dlt.common.schema.typing import TDeleteInsertStrategyDict, TSchemaContractDict
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.destinations import destination, duckdb_path
@@ -25,11 +27,14 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
 
 
-MERGE_DELETE_INSERT: dict[str, Any] = {"disposition": "merge", "strategy": "delete-insert"}
+MERGE_DELETE_INSERT: TDeleteInsertStrategyDict = {
+    "disposition": "merge",
+    "strategy": "delete-insert",
+}
 """How every loader merges on its keys: ``delete-insert`` deduplicates a key repeated within one
 load (``upsert`` does not) and survives a kill during the load step."""
 
-EVOLVE_SHAPE_FREEZE_TYPES: dict[str, Any] = {
+EVOLVE_SHAPE_FREEZE_TYPES: TSchemaContractDict = {
     "tables": "evolve",
     "columns": "evolve",
     "data_type": "freeze",
@@ -84,7 +89,7 @@ def make_pipeline(name: str, target: str, dataset_name: str) -> dlt.Pipeline:
         destination=destination(target),
         dataset_name=dataset_name,
         pipelines_dir=str(pipelines_dir()),
-        progress="log" if os.environ.get("LOADER_PROGRESS") else None,
+        progress="log" if os.environ.get("LOADER_PROGRESS") else NULL_COLLECTOR,
     )
 
 

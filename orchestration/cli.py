@@ -6,6 +6,8 @@ Examples::
     warehouse demo --fresh --scale 0.1
     warehouse benchmark --scale 1     # ERP ingestion rows/s into DuckDB
     warehouse benchmark-dbt --scale 0.1   # dbt build time per layer, full then incremental
+    warehouse governance              # dbt-score, dbt-bouncer and our own checks
+    warehouse diagrams                # docs/star_schema.svg and docs/lineage.svg
 """
 
 from __future__ import annotations
@@ -174,12 +176,32 @@ def main(argv: list[str] | None = None) -> int:
     bench_dbt.add_argument("--scale", type=float, default=0.1)
     bench_dbt.add_argument("--seed", type=int, default=DEFAULT_SEED)
     bench_dbt.add_argument("--days", type=int, default=2, help="incremental days after day 0")
+    gov = sub.add_parser(
+        "governance", help="dbt-score, dbt-bouncer and our checks on a small built warehouse"
+    )
+    gov.add_argument(
+        "--reuse", action="store_true", help="reuse target/governance if it was built before"
+    )
+    diagrams_p = sub.add_parser(
+        "diagrams", help="star schema and layer lineage pictures (SVG) from the manifest"
+    )
+    diagrams_p.add_argument("--manifest", type=Path, default=Path("target/manifest.json"))
+    diagrams_p.add_argument("--out-dir", type=Path, default=Path("docs"))
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
     if args.command == "demo":
         demo(scale=args.scale, seed=args.seed, days=args.days, fresh=args.fresh)
     elif args.command == "benchmark-dbt":
         benchmark_dbt(scale=args.scale, seed=args.seed, days=args.days)
+    elif args.command == "governance":
+        from orchestration.governance import governance
+
+        return governance(reuse=args.reuse)
+    elif args.command == "diagrams":
+        from orchestration.diagrams import write_diagrams
+
+        for path in write_diagrams(args.manifest, args.out_dir):
+            log.info("wrote %s", path)
     else:
         benchmark(scale=args.scale, seed=args.seed)
     return 0

@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 from dataclasses import fields
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from source_systems.carrier.feed import MessRates
 from source_systems.crm.database import connect_store
@@ -30,14 +30,17 @@ from source_systems.erp.schema import STATE_TABLE, TABLES
 from source_systems.erp.simulate import ChangeRates
 from source_systems.world import advance_world, init_world
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 DEFAULT_SCALE = 0.01
 DEFAULT_SEED = 42
 
 
 def _add_rate_flags(
-    parser: argparse.ArgumentParser, rates: type[Any], prefix: str, what: str
+    parser: argparse.ArgumentParser, rates: type[DataclassInstance], prefix: str, what: str
 ) -> None:
     """One ``--<prefix><field>`` float flag per field of the ``rates`` dataclass."""
     for f in fields(rates):

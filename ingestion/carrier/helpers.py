@@ -157,10 +157,10 @@ class LineValidator:
             column = self.normalize(key) if self.normalize else key
             if column in EVENT_COLUMNS:
                 raise BadLine("wrong_type", f"field {key!r} clashes with column {column!r}")
-            kind = _dlt_type_of(value)
+            data_type = _dlt_type_of(value)
             known = self.extra_types.get(column)
             if known is not None and not _json_type_ok(value, _JSON_TYPES.get(known, ())):
-                raise BadLine("wrong_type", f"{key} is {kind}, the column is {known}")
+                raise BadLine("wrong_type", f"{key} is {data_type}, the column is {known}")
             extras[column] = value
         for column, value in extras.items():
             self.extra_types.setdefault(column, _dlt_type_of(value))

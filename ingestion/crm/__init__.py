@@ -20,11 +20,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import dlt
 from dlt.sources import DltSource
-from dlt.sources.rest_api import rest_api_source
+from dlt.sources.rest_api import RESTAPIConfig, rest_api_source
 
 from ingestion.crm.helpers import add_quarantine_table, quarantine, retrying_session
 from ingestion.crm.settings import (
@@ -59,7 +57,7 @@ def crm_source(
         backoff_factor: base of the exponential backoff in seconds.
 
     """
-    config: dict[str, Any] = {
+    config: RESTAPIConfig = {
         "client": {
             "base_url": base_url.rstrip("/") + "/",
             "auth": {"type": "bearer", "token": api_token},
@@ -92,10 +90,10 @@ def crm_source(
         ],
     }
     source = rest_api_source(
-        config,  # type: ignore[arg-type]
+        config,
         name="crm",
         max_table_nesting=0,
-        schema_contract=SCHEMA_CONTRACT,  # type: ignore[arg-type]
+        schema_contract=SCHEMA_CONTRACT,
     )
     contacts = source.resources[RESOURCE_NAME]
     # After the incremental step (the last one now), so the cursor sees every record.

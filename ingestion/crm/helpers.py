@@ -7,6 +7,7 @@ from typing import Any
 
 import dlt
 from dlt.common.data_types.type_helpers import coerce_value, py_type_to_sc_type
+from dlt.common.data_types.typing import TDataType
 from dlt.sources import DltResource
 from dlt.sources.helpers.requests import Client
 from requests import HTTPError, Session
@@ -54,7 +55,7 @@ def retrying_session(
     return client.session
 
 
-def _bad_fields(record: dict[str, Any], types: dict[str, str]) -> dict[str, str]:
+def _bad_fields(record: dict[str, Any], types: dict[str, TDataType]) -> dict[str, str]:
     """Fields of ``record`` whose value dlt could not store in the column's type."""
     bad = {}
     for name, data_type in types.items():
@@ -64,7 +65,7 @@ def _bad_fields(record: dict[str, Any], types: dict[str, str]) -> dict[str, str]
                 bad[name] = "missing"
             continue
         try:
-            coerce_value(data_type, py_type_to_sc_type(type(value)), value)  # type: ignore[arg-type]
+            coerce_value(data_type, py_type_to_sc_type(type(value)), value)
         except Exception:
             bad[name] = f"{type(value).__name__} {value!r} is not {data_type}"
     return bad
@@ -108,14 +109,19 @@ def quarantine(table_name: str) -> Callable[[dict[str, Any]], Iterator[Any]]:
     """
 
     def check(record: dict[str, Any]) -> Iterator[Any]:
-        types = {name: str(col["data_type"]) for name, col in COLUMNS.items()}
+        types: dict[str, TDataType] = {
+            name: data_type
+            for name, col in COLUMNS.items()
+            if (data_type := col.get("data_type")) is not None
+        }
         try:
             known = dlt.current.source_schema().get_table_columns(table_name)
         except Exception:  # no schema yet (first run)
             known = {}
         for name, col in known.items():
-            if "data_type" in col and not name.startswith("_dlt"):
-                types.setdefault(name, str(col["data_type"]))
+            data_type = col.get("data_type")
+            if data_type is not None and not name.startswith("_dlt"):
+                types.setdefault(name, data_type)
         bad = _bad_fields(record, types)
         if not bad:
             yield record

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dlt.common.schema.typing import TTableSchemaColumns
 
 from ingestion.runner import EVOLVE_SHAPE_FREEZE_TYPES
 
@@ -31,7 +31,7 @@ PAGE_SIZE = 200
 
 SCHEMA_CONTRACT = EVOLVE_SHAPE_FREEZE_TYPES
 
-COLUMNS: dict[str, dict[str, Any]] = {
+COLUMNS: TTableSchemaColumns = {
     "contact_id": {"data_type": "bigint", "nullable": False},
     "customer_id": {"data_type": "bigint", "nullable": True},
     "lifecycle_stage": {"data_type": "text", "nullable": False},

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import dlt
 import pyarrow as pa
@@ -105,35 +105,44 @@ def erp_source(
     if unknown:
         raise ValueError(f"unknown ERP tables: {sorted(unknown)}")
     conn_url = connectorx_url(erp_url)
-    common = {
-        "credentials": erp_url,
-        "backend": "connectorx",
-        "backend_kwargs": {
-            "conn": conn_url,
-            "return_type": "arrow_stream",
-            "batch_size": chunk_size,
-        },
-        "reflection_level": "full_with_precision",
-        "table_adapter_callback": erp_table_adapter,
-        "chunk_size": chunk_size,
-    }
+
+    def erp_table(
+        name: str,
+        primary_key: list[str],
+        *,
+        write_disposition: Literal["append", "replace"] = "append",
+        query_adapter_callback: Callable[[Any, sa.Table], Any] | None = None,
+    ) -> DltResource:
+        """One ERP table through ``sql_table``: the arguments every table shares, plus its own."""
+        return sql_table(
+            credentials=erp_url,
+            table=name,
+            backend="connectorx",
+            backend_kwargs={
+                "conn": conn_url,
+                "return_type": "arrow_stream",
+                "batch_size": chunk_size,
+            },
+            reflection_level="full_with_precision",
+            table_adapter_callback=erp_table_adapter,
+            chunk_size=chunk_size,
+            write_disposition=write_disposition,
+            primary_key=primary_key,
+            query_adapter_callback=query_adapter_callback,
+        )
+
     resources: list[DltResource] = []
     for table in REFERENCE_TABLES:
         if table.name in wanted:
             resources.append(
-                sql_table(
-                    table=table.name,
-                    write_disposition="replace",
-                    primary_key=list(table.primary_key),
-                    **common,
-                )
+                erp_table(table.name, list(table.primary_key), write_disposition="replace")
             )
     for table in MUTABLE_TABLES:
         if table.name not in wanted:
             continue
         watermark = Watermark(table.name, list(table.primary_key), lag_seconds)
-        resource = sql_table(
-            table=table.name, query_adapter_callback=_since_filter(watermark), **common
+        resource = erp_table(
+            table.name, list(table.primary_key), query_adapter_callback=_since_filter(watermark)
         )
         resource.apply_hints(**_merge_hints(table.name, tombstones=False))
         resource.add_map(money_as_decimal(table.name))

@@ -189,12 +189,12 @@ def _facts_of_day(db: ErpDatabase, day_number: int) -> list[tuple[int, int, str,
                 facts.append(
                     (int(order_key), int(line_number), kind, str(mode).strip(), start, end)
                 )
-    start = datetime.combine(x, time()).isoformat(sep=" ")
-    end = datetime.combine(x + timedelta(1), time()).isoformat(sep=" ")
+    day_start = datetime.combine(x, time()).isoformat(sep=" ")
+    day_end = datetime.combine(x + timedelta(1), time()).isoformat(sep=" ")
     for (row_key,) in db.query(
         "select row_key from deleted_rows where table_name = 'lineitem' "
         "and deleted_at >= ? and deleted_at < ?",
-        (start, end),
+        (day_start, day_end),
     ):
         key = json.loads(row_key)
         facts.append((int(key["l_orderkey"]), int(key["l_linenumber"]), "exception", "", 17, 18))

@@ -347,6 +347,7 @@ class Simulator:
                 "select c_nationkey, c_acctbal from customer where c_custkey = ?", (key,)
             )[0]
             what = rng.choice(("address", "phone", "segment", "balance", "move"))
+            params: list[str | Decimal]
             if what == "address":
                 sets, params = "c_address = ?", [_address(rng)]
             elif what == "phone":
@@ -406,6 +407,7 @@ class Simulator:
         for key in keys:
             nation = self.db.scalar("select s_nationkey from supplier where s_suppkey = ?", (key,))
             what = rng.choice(("address", "phone", "balance"))
+            value: str | Decimal
             if what == "address":
                 sets, value = "s_address = ?", _address(rng)
             elif what == "phone":

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,7 +57,7 @@ class Warehouse:
     pg: PgCluster | None = None
     database: str | None = None
 
-    def query(self, sql: str) -> list[tuple[object, ...]]:
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
         """Run ``sql`` on the warehouse and return all rows."""
         if self.target == "duckdb":
             import duckdb

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any, Protocol
 
 from source_systems.erp.database import connect
 from source_systems.erp.schema import Table
 
 Row = tuple[object, ...]
+
+
+class Queryable(Protocol):
+    """Anything with the ``query`` of the tests' ``Warehouse`` fixture."""
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run ``sql`` and return all rows."""
+        ...
 
 
 def normalise(value: object) -> object:
@@ -31,9 +40,7 @@ def erp_rows(url: str, table: Table) -> set[Row]:
     return {tuple(normalise(v) for v in row) for row in rows}
 
 
-def raw_rows(warehouse: object, table: Table) -> set[Row]:
+def raw_rows(warehouse: Queryable, table: Table) -> set[Row]:
     """Every row of the raw copy of ``table`` in ``warehouse``, normalised."""
-    rows = warehouse.query(  # type: ignore[attr-defined]
-        f"select {', '.join(table.column_names)} from raw_erp.{table.name}"
-    )
+    rows = warehouse.query(f"select {', '.join(table.column_names)} from raw_erp.{table.name}")
     return {tuple(normalise(v) for v in row) for row in rows}

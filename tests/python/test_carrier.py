@@ -86,7 +86,7 @@ def _reconciliation(warehouse: Warehouse) -> dict[str, tuple[object, ...]]:
         "select file_name, lines_read, lines_loaded, lines_duplicate, lines_quarantined "
         "from raw_carrier.file_reconciliation"
     )
-    return {r[0]: tuple(r[1:]) for r in rows}  # type: ignore[misc]
+    return {r[0]: tuple(r[1:]) for r in rows}
 
 
 def _snapshot(warehouse: Warehouse) -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ import math
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dlt
 import pytest
@@ -25,9 +26,10 @@ from source_systems.crm.simulate import advance_crm, build_crm
 from source_systems.erp.database import connect
 from source_systems.erp.simulate import Simulator
 
-FAST = {"backoff_factor": 0.05}  # 5xx without Retry-After: retry after 0.05, 0.1, ... s
+# 5xx without Retry-After: retry after 0.05, 0.1, ... s
+FAST: dict[str, Any] = {"backoff_factor": 0.05}
 
-Row = tuple[object, ...]
+Row = tuple[Any, ...]
 
 
 def _norm(value: object) -> object:
@@ -261,15 +263,15 @@ def test_a_contract_violation_is_aborted_and_the_cursor_moves_back(
     warehouse: Warehouse,
 ) -> None:
     """The runner's backstop when data breaks ``data_type: freeze`` past the quarantine."""
-    rows = [{"id": 1, "score": 5, "at": 1}]
+    rows: list[dict[str, Any]] = [{"id": 1, "score": 5, "at": 1}]
 
     @dlt.resource(
         primary_key="id",
         write_disposition="merge",
         schema_contract={"tables": "evolve", "columns": "evolve", "data_type": "freeze"},
     )
-    def items(at: dlt.sources.incremental[int] = dlt.sources.incremental("at", initial_value=0)):  # type: ignore[assignment]  # noqa: B008
-        yield from (r for r in rows if r["at"] >= at.start_value)
+    def items(at: dlt.sources.incremental[int] = dlt.sources.incremental("at", initial_value=0)):  # noqa: B008
+        yield from (r for r in rows if r["at"] >= (at.start_value or 0))
 
     pipeline = make_pipeline("contract", warehouse.target, "raw_contract")
     run(pipeline, items(), warehouse.target)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import pytest
 from erp_compare import erp_rows
@@ -27,7 +28,7 @@ def _digest(url: str) -> dict[str, str]:
     return digests
 
 
-def _advance(url: str, days: int, rates: ChangeRates | None = None) -> list[dict[str, object]]:
+def _advance(url: str, days: int, rates: ChangeRates | None = None) -> list[dict[str, Any]]:
     with connect(url) as db:
         return [d.as_dict() for d in Simulator(db, rates).advance(days)]
 
@@ -62,7 +63,7 @@ def test_advance_makes_the_changes_it_reports(make_erp: Callable[..., str]) -> N
     days = _advance(url, 3)
     with connect(url) as db:
         for day in days:
-            date = business_date(int(day["day_number"]))  # type: ignore[arg-type]
+            date = business_date(int(day["day_number"]))
             start, end = f"{date} 00:00:00.000000", f"{date} 23:59:59.999999"
             for table in MUTABLE_TABLES:
                 stamped = db.scalar(
@@ -74,25 +75,25 @@ def test_advance_makes_the_changes_it_reports(make_erp: Callable[..., str]) -> N
                     "and deleted_at between ? and ?",
                     (table.name, start, end),
                 )
-                inserted = day["inserted"][table.name]  # type: ignore[index]
-                updated = day["updated"][table.name]  # type: ignore[index]
+                inserted = day["inserted"][table.name]
+                updated = day["updated"][table.name]
                 # A row changed again on a later day carries the later stamp, so stamps
                 # are exact for the last day only; tombstones are exact for every day.
                 if day is days[-1]:
                     assert stamped == inserted + updated, (table.name, day)
-                assert deleted == day["deleted"][table.name], (table.name, day)  # type: ignore[index]
+                assert deleted == day["deleted"][table.name], (table.name, day)
         after = {t.name: db.scalar(f"select count(*) from {t.name}") for t in MUTABLE_TABLES}
     for table in MUTABLE_TABLES:
-        net = sum(d["inserted"][table.name] - d["deleted"][table.name] for d in days)  # type: ignore[index]
+        net = sum(d["inserted"][table.name] - d["deleted"][table.name] for d in days)
         assert after[table.name] - before[table.name] == net
     # Every kind of change the ERP promises happened.
     totals = {
-        kind: sum(sum(d[kind].values()) for d in days)  # type: ignore[attr-defined]
+        kind: sum(sum(d[kind].values()) for d in days)
         for kind in ("inserted", "updated", "deleted")
     }
     assert all(totals.values()), totals
     for name in ("orders", "lineitem", "customer", "part", "supplier", "partsupp"):
-        assert sum(d["updated"][name] + d["inserted"][name] for d in days) > 0, name  # type: ignore[index]
+        assert sum(d["updated"][name] + d["inserted"][name] for d in days) > 0, name
 
 
 def test_statuses_follow_the_tpch_rules(make_erp: Callable[..., str]) -> None:
@@ -137,9 +138,9 @@ def test_zero_rates_change_only_fulfilment(make_erp: Callable[..., str]) -> None
         supplier_edit_rate=0,
     )
     (day,) = _advance(url, 1, rates)
-    assert sum(day["inserted"].values()) == 0  # type: ignore[attr-defined]
-    assert sum(day["deleted"].values()) == 0  # type: ignore[attr-defined]
-    changed = {k for k, v in day["updated"].items() if v}  # type: ignore[attr-defined]
+    assert sum(day["inserted"].values()) == 0
+    assert sum(day["deleted"].values()) == 0
+    changed = {k for k, v in day["updated"].items() if v}
     assert changed <= {"lineitem", "orders"}
 
 

@@ -1,0 +1,220 @@
+"""The dbt docs site: served by ``dbt docs serve``, its lineage graph renders in headless Chromium.
+
+The project is built on a small world (``build_small_warehouse``) and its docs generated; the
+test serves them with ``dbt docs serve``, opens the lineage graph (``#!/overview?g_v=1``) in
+headless Chromium kept off the network, and reads from the page itself which nodes the graph
+holds and whether its node layer has been painted. A screenshot of the graph is kept at
+``target/artifacts/docs_lineage.png`` (CI uploads it). Chromium is part of the set-up (``make
+test`` installs the Debian package ``chromium``): a missing browser fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestration.governance import build_small_warehouse
+from source_systems.erp.database import PROJECT_ROOT
+
+ARTIFACT = PROJECT_ROOT / "target" / "artifacts" / "docs_lineage.png"
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+# A page served beside index.html that opens the lineage graph in a same-origin iframe and,
+# once the graph is drawn, writes what it found into <pre id="result"> for --dump-dom: the
+# labels of the graph's node elements (dbt docs' own `graph` service, an AngularJS service)
+# and how many pixels of cytoscape's node canvas are painted.
+PROBE_HTML = """<!doctype html>
+<html><body>
+<iframe id="docs" src="index.html#!/overview?g_v=1" style="width:1400px;height:900px"></iframe>
+<pre id="result">pending</pre>
+<script>
+function inspect() {
+  const w = document.getElementById('docs').contentWindow;
+  const info = {nodes: [], canvases: [], painted: 0};
+  const cy = w.document && w.document.getElementById('cy');
+  if (cy) {
+    for (const c of cy.querySelectorAll('canvas')) {
+      info.canvases.push(c.getAttribute('data-id'));
+      if (c.getAttribute('data-id') === 'layer2-node' && c.width && c.height) {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 3; i < d.length; i += 4) { if (d[i]) { info.painted++; } }
+      }
+    }
+  }
+  if (w.angular && w.document.body) {
+    const injector = w.angular.element(w.document.body).injector();
+    const graph = injector && injector.get('graph').graph;
+    if (graph && graph.elements) {
+      info.nodes = graph.elements.filter(e => e.group === 'nodes').map(e => e.data.label);
+    }
+  }
+  return info;
+}
+let tries = 0;
+function poll() {
+  let info;
+  try { info = inspect(); } catch (e) { info = {error: String(e), nodes: [], painted: 0}; }
+  tries++;
+  if ((info.nodes.length && info.painted) || tries > 60) {
+    document.getElementById('result').textContent = JSON.stringify(info);
+  } else {
+    setTimeout(poll, 500);
+  }
+}
+setTimeout(poll, 1000);
+</script>
+</body></html>
+"""
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail(
+        "chromium is not installed: `make test` installs it (apt-get install -y chromium), "
+        "or run: sudo apt-get install -y chromium"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def docs_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dbt's target folder of a small built project with its docs generated."""
+    root = tmp_path_factory.mktemp("docs-site")
+    return build_small_warehouse(root / "world", root / "target", days=0)
+
+
+@pytest.fixture
+def docs_url(docs_target: Path, tmp_path: Path) -> Iterator[str]:
+    """``dbt docs serve`` on a free port over ``docs_target`` (with the probe page beside it)."""
+    (docs_target / "probe.html").write_text(PROBE_HTML, encoding="utf-8")
+    port = _free_port()
+    log = (tmp_path / "docs-serve.log").open("w")
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "docs",
+            "serve",
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--profiles-dir",
+            str(PROJECT_ROOT),
+            "--target-path",
+            str(docs_target),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-browser",
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/index.html", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"dbt docs serve did not come up: {(tmp_path / 'docs-serve.log')}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+
+
+def _run_chromium(args: list[str], profile: Path) -> str:
+    proc = subprocess.run(
+        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def _expected_nodes(manifest: dict[str, Any]) -> set[str]:
+    """Labels the full lineage graph must show: every model, snapshot, seed and source."""
+    names = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in {"model", "snapshot", "seed"}
+    }
+    names |= {f"{s['source_name']}.{s['name']}" for s in manifest["sources"].values()}
+    return names
+
+
+def test_lineage_graph_renders_in_headless_chromium(
+    docs_url: str, docs_target: Path, tmp_path: Path
+) -> None:
+    manifest = json.loads((docs_target / "manifest.json").read_text(encoding="utf-8"))
+    expected = _expected_nodes(manifest)
+    assert "stg_erp__orders" in expected and "erp.orders" in expected
+
+    dom = _run_chromium(
+        ["--virtual-time-budget=60000", "--dump-dom", f"{docs_url}/probe.html"],
+        tmp_path / "profile-probe",
+    )
+    found = re.search(r'<pre id="result">(.*?)</pre>', dom, re.DOTALL)
+    assert found, dom[-2000:]
+    result = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert not result.get("error"), result
+    assert {"layer0-selectbox", "layer1-drag", "layer2-node"} <= set(result["canvases"])
+    missing = expected - set(result["nodes"])
+    assert not missing, f"the lineage graph lacks {sorted(missing)}"
+    assert result["painted"] > 1000, "the graph's node layer is blank"
+
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    ARTIFACT.unlink(missing_ok=True)
+    _run_chromium(
+        [
+            "--window-size=1600,1000",
+            "--virtual-time-budget=30000",
+            "--hide-scrollbars",
+            f"--screenshot={ARTIFACT}",
+            f"{docs_url}/index.html#!/overview?g_v=1",
+        ],
+        tmp_path / "profile-shot",
+    )
+    assert ARTIFACT.exists() and ARTIFACT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ARTIFACT.stat().st_size > 20_000  # a drawn graph, not an empty page

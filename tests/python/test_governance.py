@@ -1,0 +1,83 @@
+"""The governance helpers: exception register, source columns, example queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from orchestration.governance import (
+    BOUNCER_CONFIG,
+    EXCEPTIONS_REGISTER,
+    example_queries,
+    exception_problems,
+    registered_exceptions,
+    source_column_problems,
+)
+from source_systems.erp.database import PROJECT_ROOT
+
+REGISTER = """# Governance exceptions
+
+| id | gate | covers | reason |
+|---|---|---|---|
+| E1 | x | y | the reason |
+| E2 | x | y | another reason |
+"""
+
+
+def _manifest(meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    node = {"unique_id": "model.p.stg_a", "resource_type": "model", "config": {"meta": meta or {}}}
+    return {"nodes": {"model.p.stg_a": node}, "sources": {}}
+
+
+def test_every_exception_needs_an_entry_and_every_entry_a_use(tmp_path: Path) -> None:
+    register = tmp_path / "exceptions.md"
+    register.write_text(REGISTER)
+    assert registered_exceptions(register) == {"E1", "E2"}
+    # E1 is cited by the governance module itself; E2 by a node; E3 by the config.
+    skip: dict[str, Any] = {"dbt-bouncer": {"skip_checks": ["check_model_max_fanout"]}}
+    ok = exception_problems(_manifest({**skip, "governance_exception": "E2"}), "", register)
+    assert ok == []
+    problems = exception_problems(_manifest(skip), "description: Exception E3", register)
+    assert any("without an exception id" in p for p in problems)
+    assert any("E3 is used but not in" in p for p in problems)
+    assert any("E2 is in" in p and "nothing uses it" in p for p in problems)
+
+
+def test_the_project_register_matches_the_project() -> None:
+    config = (PROJECT_ROOT / BOUNCER_CONFIG).read_text()
+    manifest: dict[str, Any] = {"nodes": {}, "sources": {}}
+    assert exception_problems(manifest, config, PROJECT_ROOT / EXCEPTIONS_REGISTER) == []
+
+
+def test_source_columns_must_be_in_the_yaml_and_described() -> None:
+    manifest = {
+        "sources": {
+            "source.p.erp.orders": {
+                "columns": {"o_orderkey": {"description": "key"}, "o_comment": {"description": ""}}
+            }
+        }
+    }
+    catalog: dict[str, Any] = {
+        "sources": {
+            "source.p.erp.orders": {"columns": {"O_ORDERKEY": {}, "o_comment": {}, "_dlt_id": {}}}
+        }
+    }
+    problems = source_column_problems(manifest, catalog)
+    assert problems == [
+        "source.p.erp.orders: column o_comment has no description",
+        "source.p.erp.orders: column _dlt_id is not in the source YAML",
+    ]
+
+
+def test_example_queries_are_read_from_model_descriptions() -> None:
+    manifest = {
+        "nodes": {
+            "model.p.a": {
+                "resource_type": "model",
+                "name": "a",
+                "description": "Text.\n\n```sql\nselect 1\n```\n",
+            },
+            "model.p.b": {"resource_type": "model", "name": "b", "description": "none"},
+        }
+    }
+    assert example_queries(manifest) == {"a": ["select 1"]}
