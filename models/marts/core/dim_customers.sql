@@ -62,7 +62,17 @@ contact_versions as (
 
 customer_contact_versions as (
 
-    select *
+    select
+        contact_id,
+        customer_id,
+        valid_from,
+        valid_to,
+        lifecycle_stage,
+        loyalty_tier,
+        preferred_channel,
+        has_marketing_consent,
+        email_address_hash,
+        loaded_at
     from contact_versions
     where customer_id is not null and not is_deleted
 
@@ -183,11 +193,55 @@ unknown_member as (
 
 final as (
 
-    select * from conformed
+    select
+        customer_sk,
+        customer_id,
+        valid_from,
+        valid_to,
+        is_current,
+        is_deleted,
+        customer_name,
+        nation_id,
+        geography_sk,
+        market_segment,
+        account_balance,
+        street_address_hash,
+        phone_number_hash,
+        contact_id,
+        has_crm_profile,
+        lifecycle_stage,
+        loyalty_tier,
+        preferred_channel,
+        has_marketing_consent,
+        email_address_hash,
+        loaded_at
+    from conformed
 
     union all
 
-    select * from unknown_member
+    select
+        customer_sk,
+        customer_id,
+        valid_from,
+        valid_to,
+        is_current,
+        is_deleted,
+        customer_name,
+        nation_id,
+        geography_sk,
+        market_segment,
+        account_balance,
+        street_address_hash,
+        phone_number_hash,
+        contact_id,
+        has_crm_profile,
+        lifecycle_stage,
+        loyalty_tier,
+        preferred_channel,
+        has_marketing_consent,
+        email_address_hash,
+        loaded_at
+    from unknown_member
 
 )
 

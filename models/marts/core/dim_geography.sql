@@ -29,11 +29,23 @@ unknown_member as (
 
 final as (
 
-    select * from keyed
+    select
+        geography_sk,
+        nation_id,
+        nation_name,
+        region_id,
+        region_name
+    from keyed
 
     union all
 
-    select * from unknown_member
+    select
+        geography_sk,
+        nation_id,
+        nation_name,
+        region_id,
+        region_name
+    from unknown_member
 
 )
 

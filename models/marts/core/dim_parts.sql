@@ -73,11 +73,41 @@ unknown_member as (
 
 final as (
 
-    select * from keyed
+    select
+        part_sk,
+        part_id,
+        valid_from,
+        valid_to,
+        is_current,
+        is_deleted,
+        part_name,
+        manufacturer_name,
+        brand_name,
+        part_type,
+        part_size,
+        container_type,
+        retail_price,
+        loaded_at
+    from keyed
 
     union all
 
-    select * from unknown_member
+    select
+        part_sk,
+        part_id,
+        valid_from,
+        valid_to,
+        is_current,
+        is_deleted,
+        part_name,
+        manufacturer_name,
+        brand_name,
+        part_type,
+        part_size,
+        container_type,
+        retail_price,
+        loaded_at
+    from unknown_member
 
 )
 

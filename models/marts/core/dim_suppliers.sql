@@ -69,11 +69,39 @@ unknown_member as (
 
 final as (
 
-    select * from keyed
+    select
+        supplier_sk,
+        supplier_id,
+        valid_from,
+        valid_to,
+        is_current,
+        is_deleted,
+        supplier_name,
+        nation_id,
+        geography_sk,
+        account_balance,
+        street_address_hash,
+        phone_number_hash,
+        loaded_at
+    from keyed
 
     union all
 
-    select * from unknown_member
+    select
+        supplier_sk,
+        supplier_id,
+        valid_from,
+        valid_to,
+        is_current,
+        is_deleted,
+        supplier_name,
+        nation_id,
+        geography_sk,
+        account_balance,
+        street_address_hash,
+        phone_number_hash,
+        loaded_at
+    from unknown_member
 
 )
 

@@ -20,7 +20,19 @@ with shipment_events as (
 
 batch as (
 
-    select * from shipment_events
+    select
+        event_id,
+        order_id,
+        line_number,
+        event_type,
+        event_at,
+        event_date,
+        tracking_number,
+        carrier_service,
+        event_location,
+        signed_by,
+        loaded_at
+    from shipment_events
     {% if is_incremental() %}
         -- Events loaded since the last run: new, late and re-delivered ones.
         where loaded_at > (

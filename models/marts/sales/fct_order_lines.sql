@@ -104,7 +104,36 @@ late_offer_versions as (
 
 batch as (
 
-    select order_lines.*
+    -- Each line joins the dimension versions in force when its order day
+    -- began (start of order_date, UTC).
+    select
+        order_lines.order_id,
+        order_lines.line_number,
+        order_lines.customer_id,
+        order_lines.part_id,
+        order_lines.supplier_id,
+        order_lines.order_date,
+        order_lines.ship_date,
+        order_lines.commit_date,
+        order_lines.receipt_date,
+        order_lines.order_status,
+        order_lines.order_priority,
+        order_lines.clerk_id,
+        order_lines.ship_priority,
+        order_lines.ship_mode,
+        order_lines.ship_instructions,
+        order_lines.return_flag,
+        order_lines.line_status,
+        order_lines.quantity,
+        order_lines.discount_rate,
+        order_lines.tax_rate,
+        order_lines.gross_amount,
+        order_lines.discount_amount,
+        order_lines.net_amount,
+        order_lines.tax_amount,
+        order_lines.total_amount,
+        order_lines.loaded_at,
+        cast(order_lines.order_date as timestamp) as order_day_started_at
     from order_lines
     cross join last_run
     where
@@ -157,24 +186,13 @@ offer_versions as (
 
 ),
 
-as_of as (
-
-    -- Each line joins the dimension versions in force when its order day
-    -- began (start of order_date, UTC).
-    select
-        batch.*,
-        cast(batch.order_date as timestamp) as order_day_started_at
-    from batch
-
-),
-
 joined as (
 
     select
-        {{ surrogate_key(['as_of.order_id', 'as_of.line_number']) }}
+        {{ surrogate_key(['batch.order_id', 'batch.line_number']) }}
             as order_line_sk,
-        as_of.order_id,
-        as_of.line_number,
+        batch.order_id,
+        batch.line_number,
         coalesce(customers.customer_sk, {{ unknown_member_sk() }})
             as customer_sk,
         coalesce(customers.geography_sk, {{ unknown_member_sk() }})
@@ -184,56 +202,56 @@ joined as (
             as supplier_sk,
         coalesce(suppliers.geography_sk, {{ unknown_member_sk() }})
             as supplier_geography_sk,
-        as_of.customer_id,
-        as_of.part_id,
-        as_of.supplier_id,
-        as_of.order_date,
-        as_of.ship_date,
-        as_of.commit_date,
-        as_of.receipt_date,
-        as_of.order_status,
-        as_of.order_priority,
-        as_of.clerk_id,
-        as_of.ship_priority,
-        as_of.ship_mode,
-        as_of.ship_instructions,
-        as_of.return_flag,
-        as_of.line_status,
-        as_of.quantity,
-        as_of.discount_rate,
-        as_of.tax_rate,
-        as_of.gross_amount,
-        as_of.discount_amount,
-        as_of.net_amount,
-        as_of.tax_amount,
-        as_of.total_amount,
+        batch.customer_id,
+        batch.part_id,
+        batch.supplier_id,
+        batch.order_date,
+        batch.ship_date,
+        batch.commit_date,
+        batch.receipt_date,
+        batch.order_status,
+        batch.order_priority,
+        batch.clerk_id,
+        batch.ship_priority,
+        batch.ship_mode,
+        batch.ship_instructions,
+        batch.return_flag,
+        batch.line_status,
+        batch.quantity,
+        batch.discount_rate,
+        batch.tax_rate,
+        batch.gross_amount,
+        batch.discount_amount,
+        batch.net_amount,
+        batch.tax_amount,
+        batch.total_amount,
         cast(
-            as_of.quantity * offer_versions.supply_cost as decimal(18, 4)
+            batch.quantity * offer_versions.supply_cost as decimal(18, 4)
         ) as supply_cost_amount,
-        as_of.loaded_at
+        batch.loaded_at
 
-    from as_of
+    from batch
     left join customers
         on
-            as_of.customer_id = customers.customer_id
-            and as_of.order_day_started_at >= customers.valid_from
-            and as_of.order_day_started_at < customers.valid_to
+            batch.customer_id = customers.customer_id
+            and batch.order_day_started_at >= customers.valid_from
+            and batch.order_day_started_at < customers.valid_to
     left join parts
         on
-            as_of.part_id = parts.part_id
-            and as_of.order_day_started_at >= parts.valid_from
-            and as_of.order_day_started_at < parts.valid_to
+            batch.part_id = parts.part_id
+            and batch.order_day_started_at >= parts.valid_from
+            and batch.order_day_started_at < parts.valid_to
     left join suppliers
         on
-            as_of.supplier_id = suppliers.supplier_id
-            and as_of.order_day_started_at >= suppliers.valid_from
-            and as_of.order_day_started_at < suppliers.valid_to
+            batch.supplier_id = suppliers.supplier_id
+            and batch.order_day_started_at >= suppliers.valid_from
+            and batch.order_day_started_at < suppliers.valid_to
     left join offer_versions
         on
-            as_of.part_id = offer_versions.part_id
-            and as_of.supplier_id = offer_versions.supplier_id
-            and as_of.order_day_started_at >= offer_versions.valid_from
-            and as_of.order_day_started_at < offer_versions.valid_to
+            batch.part_id = offer_versions.part_id
+            and batch.supplier_id = offer_versions.supplier_id
+            and batch.order_day_started_at >= offer_versions.valid_from
+            and batch.order_day_started_at < offer_versions.valid_to
 
 )
 
