@@ -10,7 +10,8 @@
 2. ``dbt-score lint`` with the configuration of ``[tool.dbt-score]`` in ``pyproject.toml``
    (every rule on, project at least 9.5, every model at least 8);
 3. ``dbt-bouncer`` with ``dbt-bouncer.yml`` (the layer architecture as checks);
-4. the checks dbt-bouncer cannot run here (see :func:`source_column_problems`), that every
+4. the checks dbt-bouncer cannot run here (see :func:`source_column_problems` and
+   :func:`snapshot_upstream_problems`), that every
    example query in a model description runs, and that every exception is in the register
    ``docs/governance_exceptions.md``.
 
@@ -144,6 +145,23 @@ def source_column_problems(manifest: dict[str, Any], catalog: dict[str, Any]) ->
     return problems
 
 
+def snapshot_upstream_problems(manifest: dict[str, Any]) -> list[str]:
+    """Snapshots that read anything but one staging model.
+
+    dbt-bouncer's upstream checks cover models only; a snapshot must take its entity from the
+    staging view of that entity (typed, PII masked), never from a source or another layer.
+    """
+    problems = []
+    for unique_id, node in sorted(manifest["nodes"].items()):
+        if node["resource_type"] != "snapshot":
+            continue
+        parents = node["depends_on"]["nodes"]
+        staging = [p for p in parents if p.startswith("model.") and ".stg_" in p]
+        if len(parents) != 1 or len(staging) != 1:
+            problems.append(f"{unique_id} reads {parents or 'nothing'}, not one staging model")
+    return problems
+
+
 def example_queries(manifest: dict[str, Any]) -> dict[str, list[str]]:
     """The ```` ```sql ```` examples in each model's description, by model name."""
     examples: dict[str, list[str]] = {}
@@ -250,6 +268,7 @@ def run_gates(target_path: Path) -> list[GateResult]:
     results = [run_dbt_score(target_path / "manifest.json"), run_dbt_bouncer(BOUNCER_CONFIG)]
     for name, problems in (
         ("source columns documented", source_column_problems(manifest, catalog)),
+        ("snapshots read staging", snapshot_upstream_problems(manifest)),
         ("example queries run", example_query_problems(manifest, duckdb_file)),
         (
             "exceptions registered",

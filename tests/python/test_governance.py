@@ -11,6 +11,7 @@ from orchestration.governance import (
     example_queries,
     exception_problems,
     registered_exceptions,
+    snapshot_upstream_problems,
     source_column_problems,
 )
 from source_systems.erp.database import PROJECT_ROOT
@@ -81,3 +82,24 @@ def test_example_queries_are_read_from_model_descriptions() -> None:
         }
     }
     assert example_queries(manifest) == {"a": ["select 1"]}
+
+
+def test_snapshots_must_read_one_staging_model() -> None:
+    def snapshot(parents: list[str]) -> dict[str, object]:
+        return {"resource_type": "snapshot", "depends_on": {"nodes": parents}}
+
+    manifest = {
+        "nodes": {
+            "snapshot.p.snap_ok": snapshot(["model.p.stg_erp__customers"]),
+            "snapshot.p.snap_source": snapshot(["source.p.erp.customer"]),
+            "snapshot.p.snap_mart": snapshot(["model.p.dim_customers"]),
+            "snapshot.p.snap_two": snapshot(["model.p.stg_a__x", "model.p.stg_b__y"]),
+            "model.p.dim_customers": {"resource_type": "model", "depends_on": {"nodes": []}},
+        }
+    }
+    problems = snapshot_upstream_problems(manifest)
+    assert [p.split()[0] for p in problems] == [
+        "snapshot.p.snap_mart",
+        "snapshot.p.snap_source",
+        "snapshot.p.snap_two",
+    ]
