@@ -36,10 +36,10 @@ contact_keys as (
 
     select
         customer_id,
+        loaded_at,
         case
             when customer_id is null then contact_id
-        end as lead_contact_id,
-        loaded_at
+        end as lead_contact_id
     from contacts
 
 ),

@@ -8,7 +8,9 @@ with customers as (
 customers_keyed as (
 
     select
-        {{ vault_hash(['customer_id', 'null', 'nation_id']) }} as customer_nation_hk,
+        {{ vault_hash(
+            ['customer_id', 'null', 'nation_id']
+        ) }} as customer_nation_hk,
         {{ vault_hash(['customer_id', 'null']) }} as customer_hk,
         {{ vault_hash(['nation_id']) }} as nation_hk,
         loaded_at as load_at,

@@ -9,7 +9,9 @@ with orders as (
 orders_keyed as (
 
     select
-        {{ vault_hash(['order_id', 'customer_id', 'null']) }} as order_customer_hk,
+        {{ vault_hash(
+            ['order_id', 'customer_id', 'null']
+        ) }} as order_customer_hk,
         {{ vault_hash(['order_id']) }} as order_hk,
         {{ vault_hash(['customer_id', 'null']) }} as customer_hk,
         loaded_at as load_at,
