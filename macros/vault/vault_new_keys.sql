@@ -75,11 +75,14 @@ final as (
         {%- if column in ghost_hash_columns %}
         {{ vault_hash([], 'ghost') }} as {{ column }},
         {%- else %}
-        null as {{ column }},
+        typed_nulls.{{ column }},
         {%- endif %}
         {%- endfor %}
         {{ vault_ghost_load_at() }} as load_at,
         '{{ var("vault_ghost_record_source") }}' as record_source
+    {#- a join that matches nothing: one row of nulls typed as the columns #}
+    from (select 1 as ghost_row) as ghost
+    left join new_key_sources as typed_nulls on false
     {%- endif %}
 
 )

@@ -88,10 +88,14 @@ final as (
         {{ vault_hash([], 'ghost') }} as {{ parent_hash_key }},
         {{ vault_hash([], 'ghost') }} as {{ hashdiff }},
         {%- for column in payload %}
-        null as {{ column }},
+        typed_nulls.{{ column }},
         {%- endfor %}
         {{ vault_ghost_load_at() }} as load_at,
         '{{ var("vault_ghost_record_source") }}' as record_source
+    {#- a join that matches nothing: one row of nulls typed as the payload
+        (a bare null would lose a decimal's precision on PostgreSQL) #}
+    from (select 1 as ghost_row) as ghost
+    left join sat_source as typed_nulls on false
     {%- endif %}
 
 )
