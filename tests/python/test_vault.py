@@ -298,7 +298,8 @@ def test_cancelled_orders_are_ended_not_lost(vault_world: VaultWorld) -> None:
     assert (
         vault_world.count(
             "with latest as (select order_line_hk, is_deleted, row_number() over (partition by "
-            "order_line_hk order by load_at desc) as r from raw_vault.sat_order_line__erp_tracking) "
+            "order_line_hk order by load_at desc) as r"
+            " from raw_vault.sat_order_line__erp_tracking) "
             "select count(*) from raw_vault.link_order_line as l inner join latest as t "
             "on l.order_line_hk = t.order_line_hk and t.r = 1 "
             "inner join raw_vault.hub_order as h on l.order_hk = h.order_hk "
@@ -367,7 +368,8 @@ def test_ghost_records_and_hash_format(vault_world: VaultWorld) -> None:
     for table, (key, diff) in SATS.items():
         assert (
             vault_world.count(
-                f"select count(*) from raw_vault.{table} where {key} = '{GHOST}' and {diff} = '{GHOST}'"
+                f"select count(*) from raw_vault.{table}"
+                f" where {key} = '{GHOST}' and {diff} = '{GHOST}'"
             )
             == 1
         ), table
