@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: demo test setup lint pytest benchmark clean
+.PHONY: demo test setup lint pytest benchmark benchmark-dbt clean
 
 ## demo: generate the ERP, load it with dlt into DuckDB, dbt build, dbt docs generate
 demo: setup
@@ -40,6 +40,10 @@ pytest:
 ## benchmark: ERP ingestion rows/s into DuckDB (SCALE=0.1 by default)
 benchmark: setup
 	$(BIN)/warehouse benchmark --scale $(or $(SCALE),0.1)
+
+## benchmark-dbt: dbt build time per layer on DuckDB, day 0 then daily (SCALE=0.1 by default)
+benchmark-dbt: setup
+	$(BIN)/warehouse benchmark-dbt --scale $(or $(SCALE),0.1)
 
 clean:
 	rm -rf data target logs .pytest_cache .ruff_cache

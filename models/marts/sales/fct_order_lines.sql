@@ -1,0 +1,240 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['order_id', 'line_number'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=[
+            "{{ delete_rows_missing_from(
+                ref('int_order_lines_priced'), ['order_id', 'line_number']
+            ) }}",
+        ],
+    )
+}}
+
+with order_lines as (
+
+    select * from {{ ref('int_order_lines_priced') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+parts as (
+
+    select * from {{ ref('dim_parts') }}
+
+),
+
+suppliers as (
+
+    select * from {{ ref('dim_suppliers') }}
+
+),
+
+offer_snapshots as (
+
+    select * from {{ ref('snap_erp__part_suppliers') }}
+
+),
+
+-- When the fact was last loaded: rows loaded since are (re)built. On a full
+-- build that is the start of history, so every line is.
+last_run as (
+
+    {% if is_incremental() %}
+        select coalesce(max(loaded_at), {{ scd2_low_date() }}) as loaded_at
+        from {{ this }}
+    {% else %}
+        select {{ scd2_low_date() }} as loaded_at
+    {% endif %}
+
+),
+
+-- Lines whose as-of version changed: a dimension version loaded since the
+-- last run that is valid from before the line's order date (a late arrival).
+late_customer_versions as (
+
+    select
+        customers.customer_id,
+        min(customers.valid_from) as valid_from
+    from customers
+    inner join last_run on customers.loaded_at > last_run.loaded_at
+    group by customers.customer_id
+
+),
+
+late_part_versions as (
+
+    select
+        parts.part_id,
+        min(parts.valid_from) as valid_from
+    from parts
+    inner join last_run on parts.loaded_at > last_run.loaded_at
+    group by parts.part_id
+
+),
+
+late_supplier_versions as (
+
+    select
+        suppliers.supplier_id,
+        min(suppliers.valid_from) as valid_from
+    from suppliers
+    inner join last_run on suppliers.loaded_at > last_run.loaded_at
+    group by suppliers.supplier_id
+
+),
+
+late_offer_versions as (
+
+    select
+        offer_snapshots.part_id,
+        offer_snapshots.supplier_id,
+        min(offer_snapshots.dbt_valid_from) as valid_from
+    from offer_snapshots
+    inner join last_run on offer_snapshots.loaded_at > last_run.loaded_at
+    group by offer_snapshots.part_id, offer_snapshots.supplier_id
+
+),
+
+batch as (
+
+    select order_lines.*
+    from order_lines
+    cross join last_run
+    where
+        order_lines.loaded_at > last_run.loaded_at
+        or exists (
+            select late.customer_id from late_customer_versions as late
+            where
+                late.customer_id = order_lines.customer_id
+                and late.valid_from <= cast(order_lines.order_date as timestamp)
+        )
+        or exists (
+            select late.part_id from late_part_versions as late
+            where
+                late.part_id = order_lines.part_id
+                and late.valid_from <= cast(order_lines.order_date as timestamp)
+        )
+        or exists (
+            select late.supplier_id from late_supplier_versions as late
+            where
+                late.supplier_id = order_lines.supplier_id
+                and late.valid_from <= cast(order_lines.order_date as timestamp)
+        )
+        or exists (
+            select late.part_id from late_offer_versions as late
+            where
+                late.part_id = order_lines.part_id
+                and late.supplier_id = order_lines.supplier_id
+                and late.valid_from <= cast(order_lines.order_date as timestamp)
+        )
+
+),
+
+offer_versions as (
+
+    select
+        part_id,
+        supplier_id,
+        case
+            when
+                row_number() over (
+                    partition by part_id, supplier_id
+                    order by dbt_valid_from
+                ) = 1
+                then {{ scd2_low_date() }}
+            else dbt_valid_from
+        end as valid_from,
+        dbt_valid_to as valid_to,
+        supply_cost
+    from offer_snapshots
+
+),
+
+as_of as (
+
+    -- Each line joins the dimension versions in force when its order day
+    -- began (start of order_date, UTC).
+    select
+        batch.*,
+        cast(batch.order_date as timestamp) as order_day_started_at
+    from batch
+
+),
+
+joined as (
+
+    select
+        {{ surrogate_key(['as_of.order_id', 'as_of.line_number']) }}
+            as order_line_sk,
+        as_of.order_id,
+        as_of.line_number,
+        coalesce(customers.customer_sk, {{ unknown_member_sk() }})
+            as customer_sk,
+        coalesce(customers.geography_sk, {{ unknown_member_sk() }})
+            as customer_geography_sk,
+        coalesce(parts.part_sk, {{ unknown_member_sk() }}) as part_sk,
+        coalesce(suppliers.supplier_sk, {{ unknown_member_sk() }})
+            as supplier_sk,
+        coalesce(suppliers.geography_sk, {{ unknown_member_sk() }})
+            as supplier_geography_sk,
+        as_of.customer_id,
+        as_of.part_id,
+        as_of.supplier_id,
+        as_of.order_date,
+        as_of.ship_date,
+        as_of.commit_date,
+        as_of.receipt_date,
+        as_of.order_status,
+        as_of.order_priority,
+        as_of.clerk_id,
+        as_of.ship_priority,
+        as_of.ship_mode,
+        as_of.ship_instructions,
+        as_of.return_flag,
+        as_of.line_status,
+        as_of.quantity,
+        as_of.discount_rate,
+        as_of.tax_rate,
+        as_of.gross_amount,
+        as_of.discount_amount,
+        as_of.net_amount,
+        as_of.tax_amount,
+        as_of.total_amount,
+        cast(
+            as_of.quantity * offer_versions.supply_cost as decimal(18, 4)
+        ) as supply_cost_amount,
+        as_of.loaded_at
+
+    from as_of
+    left join customers
+        on
+            as_of.customer_id = customers.customer_id
+            and as_of.order_day_started_at >= customers.valid_from
+            and as_of.order_day_started_at < customers.valid_to
+    left join parts
+        on
+            as_of.part_id = parts.part_id
+            and as_of.order_day_started_at >= parts.valid_from
+            and as_of.order_day_started_at < parts.valid_to
+    left join suppliers
+        on
+            as_of.supplier_id = suppliers.supplier_id
+            and as_of.order_day_started_at >= suppliers.valid_from
+            and as_of.order_day_started_at < suppliers.valid_to
+    left join offer_versions
+        on
+            as_of.part_id = offer_versions.part_id
+            and as_of.supplier_id = offer_versions.supplier_id
+            and as_of.order_day_started_at >= offer_versions.valid_from
+            and as_of.order_day_started_at < offer_versions.valid_to
+
+)
+
+select * from joined
