@@ -29,7 +29,12 @@ new_key_sources as (
 new_key_ranked as (
 
     select
-        *,
+        {{ hash_key }},
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        load_at,
+        record_source,
         row_number() over (
             partition by {{ hash_key }}
             order by load_at, record_source
@@ -41,7 +46,13 @@ new_key_ranked as (
 
 new_keys as (
 
-    select new_key_ranked.*
+    select
+        new_key_ranked.{{ hash_key }},
+        {%- for column in columns %}
+        new_key_ranked.{{ column }},
+        {%- endfor %}
+        new_key_ranked.load_at,
+        new_key_ranked.record_source
     from new_key_ranked
     {%- if is_incremental() %}
     left join {{ this }} as existing

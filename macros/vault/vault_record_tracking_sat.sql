@@ -42,7 +42,11 @@ tracking_existing as (
 
 tracking_latest as (
 
-    select * from tracking_existing
+    select
+        {{ parent_hash_key }},
+        is_deleted,
+        record_source
+    from tracking_existing
     where newest_rank = 1
 
 ),
@@ -83,9 +87,21 @@ tracking_deleted as (
 
 final as (
 
-    select * from tracking_appeared
+    select
+        {{ parent_hash_key }},
+        is_deleted,
+        load_at,
+        record_source
+    from tracking_appeared
+
     union all
-    select * from tracking_deleted
+
+    select
+        {{ parent_hash_key }},
+        is_deleted,
+        load_at,
+        record_source
+    from tracking_deleted
 
 )
 {%- else %}

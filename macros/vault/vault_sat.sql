@@ -44,7 +44,10 @@ sat_existing as (
 
 sat_latest as (
 
-    select * from sat_existing
+    select
+        {{ parent_hash_key }},
+        {{ hashdiff }}
+    from sat_existing
     where newest_rank = 1
 
 ),
@@ -52,7 +55,14 @@ sat_latest as (
 
 sat_changed as (
 
-    select sat_source.*
+    select
+        sat_source.{{ parent_hash_key }},
+        sat_source.{{ hashdiff }},
+        {%- for column in payload %}
+        sat_source.{{ column }},
+        {%- endfor %}
+        sat_source.load_at,
+        sat_source.record_source
     from sat_source
     {%- if is_incremental() %}
     left join sat_latest

@@ -40,7 +40,10 @@ line_status_ranked as (
 
 line_status as (
 
-    select * from line_status_ranked
+    select
+        order_line_hk,
+        is_deleted
+    from line_status_ranked
     where newest_rank = 1
 
 ),

@@ -150,7 +150,9 @@ hub_keys as (
 
 final as (
 
-    select distinct source_keys.*
+    select distinct
+        source_keys.hub_name,
+        source_keys.hash_key
     from source_keys
     left join hub_keys
         on
