@@ -109,12 +109,12 @@ class VaultWorld:
 
     def count(self, sql: str) -> int:
         """The single integer ``sql`` returns."""
-        return int(self.warehouse.query(sql)[0][0])  # type: ignore[call-overload]
+        return int(self.warehouse.query(sql)[0][0])
 
 
 def _row_counts(wh: Warehouse, schema: str = "raw_vault") -> dict[str, int]:
     sql = " union all ".join(f"select '{t}', count(*) from {schema}.{t}" for t in TABLES)
-    return {str(t): int(n) for t, n in wh.query(sql)}  # type: ignore[call-overload]
+    return {str(t): int(n) for t, n in wh.query(sql)}
 
 
 # The raw vault and the SCD2 snapshots, built together as the main job does, so that the
@@ -182,8 +182,7 @@ def vault_world(
         run_dbt(VAULT_AND_SNAPSHOTS, target)
         vault_seconds += time.monotonic() - t0
         world.orders_day0 = {
-            int(r[0])  # type: ignore[call-overload]
-            for r in wh.query("select order_id from staging.stg_erp__orders")
+            int(r[0]) for r in wh.query("select order_id from staging.stg_erp__orders")
         }
         for _ in range(DAYS):
             with connect(url) as db:  # closed before the loaders read the ERP
@@ -271,18 +270,18 @@ def test_hubs_reconcile_with_sources(vault_world: VaultWorld) -> None:
     assert vault_world.count("select count(*) from raw_vault.hub_customer") == (
         current + converted_leads + 1
     )
-    ended = wh.query(
+    ended_leads = wh.query(
         "select count(*) from raw_vault.hub_customer as h "
         "inner join raw_vault.sat_customer__crm_tracking as t on h.customer_hk = t.customer_hk "
         "where h.lead_contact_id is not null and t.is_deleted and h.lead_contact_id not in "
         "(select contact_id from staging.stg_crm__contacts where customer_id is null)"
     )
-    assert ended == [(converted_leads,)]
+    assert ended_leads == [(converted_leads,)]
 
 
 def test_cancelled_orders_are_ended_not_lost(vault_world: VaultWorld) -> None:
     wh = vault_world.warehouse
-    now = {int(r[0]) for r in wh.query("select order_id from staging.stg_erp__orders")}  # type: ignore[call-overload]
+    now = {int(r[0]) for r in wh.query("select order_id from staging.stg_erp__orders")}
     cancelled = vault_world.orders_day0 - now
     assert cancelled, "the simulated days cancelled no order"
     rows = wh.query(
@@ -296,7 +295,7 @@ def test_cancelled_orders_are_ended_not_lost(vault_world: VaultWorld) -> None:
         "and l.r = 1 left join versions as v on h.order_hk = v.order_hk "
         "where h.order_id is not null"
     )
-    state = {int(o): (bool(d), int(v)) for o, d, v in rows}  # type: ignore[call-overload]
+    state = {int(o): (bool(d), int(v)) for o, d, v in rows}
     for order_id in cancelled:
         deleted, versions = state[order_id]
         assert deleted, order_id  # ended ...
@@ -400,7 +399,7 @@ def test_pit_points_at_satellite_rows(vault_world: VaultWorld) -> None:
     assert vault_world.count("select count(*) from business_vault.pit_customer") <= customers * days
     # the served model equals the latest satellite rows for the last snapshot date
     assert wh.query(
-        "select count(*) from business_vault.int_customer_days_joined as d "
+        "select count(*) from marts.dim_customer_days as d "
         "inner join raw_vault.hub_customer as h on d.customer_hk = h.customer_hk "
         "where d.snapshot_date = (select max(snapshot_date) from business_vault.pit_customer) "
         "and d.customer_id = 1 and d.market_segment is not null"

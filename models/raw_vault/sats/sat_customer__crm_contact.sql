@@ -10,7 +10,16 @@ with contacts as (
 contact_keys as (
 
     select
-        *,
+        contact_id,
+        customer_id,
+        lifecycle_stage,
+        account_name,
+        preferred_channel,
+        loyalty_tier,
+        has_marketing_consent,
+        created_at,
+        converted_at,
+        loaded_at,
         case
             when customer_id is null then contact_id
         end as lead_contact_id

@@ -9,7 +9,9 @@ with contacts as (
 contact_keys as (
 
     select
-        *,
+        contact_id,
+        customer_id,
+        loaded_at,
         case
             when customer_id is null then contact_id
         end as lead_contact_id
