@@ -399,7 +399,7 @@ def test_pit_points_at_satellite_rows(vault_world: VaultWorld) -> None:
     assert vault_world.count("select count(*) from business_vault.pit_customer") <= customers * days
     # the served model equals the latest satellite rows for the last snapshot date
     assert wh.query(
-        "select count(*) from business_vault.pit_customer_attributes as d "
+        "select count(*) from marts.dim_customer_days as d "
         "inner join raw_vault.hub_customer as h on d.customer_hk = h.customer_hk "
         "where d.snapshot_date = (select max(snapshot_date) from business_vault.pit_customer) "
         "and d.customer_id = 1 and d.market_segment is not null"

@@ -7,13 +7,30 @@ with contacts as (
 
 ),
 
+contact_keys as (
+
+    select
+        contact_id,
+        customer_id,
+        lifecycle_stage,
+        account_name,
+        preferred_channel,
+        loyalty_tier,
+        has_marketing_consent,
+        created_at,
+        converted_at,
+        loaded_at,
+        case
+            when customer_id is null then contact_id
+        end as lead_contact_id
+    from contacts
+
+),
+
 contacts_keyed as (
 
     select
-        {{ vault_hash([
-            'customer_id',
-            'case when customer_id is null then contact_id end',
-        ]) }} as customer_hk,
+        {{ vault_hash(['customer_id', 'lead_contact_id']) }} as customer_hk,
         contact_id,
         lifecycle_stage,
         account_name,
@@ -24,7 +41,7 @@ contacts_keyed as (
         converted_at,
         loaded_at as load_at,
         'crm.contacts' as record_source
-    from contacts
+    from contact_keys
 
 ),
 

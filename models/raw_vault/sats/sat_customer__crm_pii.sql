@@ -6,19 +6,31 @@ with contacts as (
 
 ),
 
+contact_keys as (
+
+    select
+        contact_id,
+        customer_id,
+        email_address_hash,
+        phone_number_hash,
+        loaded_at,
+        case
+            when customer_id is null then contact_id
+        end as lead_contact_id
+    from contacts
+
+),
+
 contacts_keyed as (
 
     select
-        {{ vault_hash([
-            'customer_id',
-            'case when customer_id is null then contact_id end',
-        ]) }} as customer_hk,
+        {{ vault_hash(['customer_id', 'lead_contact_id']) }} as customer_hk,
         contact_id,
         email_address_hash,
         phone_number_hash,
         loaded_at as load_at,
         'crm.contacts' as record_source
-    from contacts
+    from contact_keys
 
 ),
 
