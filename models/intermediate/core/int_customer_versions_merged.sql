@@ -14,14 +14,7 @@ customer_versions as (
 
     select
         customer_id,
-        case
-            when
-                row_number() over (
-                    partition by customer_id order by dbt_valid_from
-                ) = 1
-                then {{ scd2_low_date() }}
-            else dbt_valid_from
-        end as valid_from,
+        {{ scd2_valid_from(['customer_id']) }} as valid_from,
         dbt_valid_to as valid_to,
         dbt_is_deleted = 'True' as is_deleted,
         customer_name,
@@ -40,14 +33,7 @@ contact_versions as (
     select
         contact_id,
         customer_id,
-        case
-            when
-                row_number() over (
-                    partition by contact_id order by dbt_valid_from
-                ) = 1
-                then {{ scd2_low_date() }}
-            else dbt_valid_from
-        end as valid_from,
+        {{ scd2_valid_from(['contact_id']) }} as valid_from,
         dbt_valid_to as valid_to,
         dbt_is_deleted = 'True' as is_deleted,
         lifecycle_stage,

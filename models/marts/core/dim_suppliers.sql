@@ -8,14 +8,7 @@ versions as (
 
     select
         supplier_id,
-        case
-            when
-                row_number() over (
-                    partition by supplier_id order by dbt_valid_from
-                ) = 1
-                then {{ scd2_low_date() }}
-            else dbt_valid_from
-        end as valid_from,
+        {{ scd2_valid_from(['supplier_id']) }} as valid_from,
         dbt_valid_to as valid_to,
         dbt_is_deleted = 'True' as is_deleted,
         supplier_name,

@@ -171,15 +171,7 @@ offer_versions as (
     select
         part_id,
         supplier_id,
-        case
-            when
-                row_number() over (
-                    partition by part_id, supplier_id
-                    order by dbt_valid_from
-                ) = 1
-                then {{ scd2_low_date() }}
-            else dbt_valid_from
-        end as valid_from,
+        {{ scd2_valid_from(['part_id', 'supplier_id']) }} as valid_from,
         dbt_valid_to as valid_to,
         supply_cost
     from offer_snapshots
