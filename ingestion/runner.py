@@ -82,6 +82,56 @@ def warehouse_lock(target: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+PRIVATE_UMASK = 0o077
+"""Files the loaders and dbt create are readable by their owner only: raw rows hold personal
+data (names, phones, addresses) before staging masks them."""
+
+
+def keep_files_private(*paths: Path) -> None:
+    """Make new files owner-only (process umask) and tighten what ``paths`` already hold.
+
+    Applies to the DuckDB warehouse and its WAL, dlt's pipeline state and load packages; a
+    warehouse made before this rule (mode 0644) is tightened on its next run.
+    """
+    os.umask(PRIVATE_UMASK)
+    for root in paths:
+        if not root.exists():
+            continue
+        for path in [root, *root.rglob("*")] if root.is_dir() else [root]:
+            mode = path.stat().st_mode & 0o777
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
+
+
+def purge_loaded_data(pipeline: dlt.Pipeline) -> int:
+    """Delete the data files of load packages that loaded completely; return how many.
+
+    dlt keeps every package's parquet/insert files under ``load/loaded/<load id>/
+    completed_jobs/`` forever: copies of raw personal data outside the warehouse. Once a
+    package is loaded they serve nothing (the warehouse has the rows), so they go; the
+    package's metadata (schema, state, job names via ``load_info``) stays for debugging.
+    A package with failed jobs is left whole for inspection. dlt's own
+    ``delete_completed_jobs`` setting is not read for pipelines (it builds the load storage
+    configuration itself), hence this.
+    """
+    loaded = Path(pipeline.working_dir) / "load" / "loaded"
+    removed = 0
+    if not loaded.is_dir():
+        return 0
+    for package in loaded.iterdir():
+        failed = package / "failed_jobs"
+        if failed.is_dir() and any(failed.iterdir()):
+            continue
+        completed = package / "completed_jobs"
+        if not completed.is_dir():
+            continue
+        for job_file in completed.rglob("*"):
+            if job_file.is_file():
+                job_file.unlink()
+                removed += 1
+    return removed
+
+
 def make_pipeline(name: str, target: str, dataset_name: str) -> dlt.Pipeline:
     """A dlt pipeline named ``<name>_<target>`` writing ``dataset_name`` on ``target``."""
     return dlt.pipeline(
@@ -136,12 +186,16 @@ def run(pipeline: dlt.Pipeline, data: Any, target: str) -> LoadInfo:
     make every later run fail. It is aborted here (dlt also restores the pipeline state, so
     incremental cursors move back) and reported as :class:`SchemaContractViolationError`.
     """
+    warehouse_files = [duckdb_path(), duckdb_path().with_suffix(".duckdb.wal")]
+    keep_files_private(pipelines_dir(), *(warehouse_files if target == "duckdb" else []))
     try:
         if pipeline.has_pending_data:
             log.warning("%s: finishing a load package left by an interrupted run", pipeline)
             pipeline.normalize()
             pipeline.load()
-        return pipeline.run(data)
+        info = pipeline.run(data)
+        purge_loaded_data(pipeline)
+        return info
     except PipelineStepFailed as exc:
         violation = _contract_violation(exc)
         if violation is not None:

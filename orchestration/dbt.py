@@ -26,6 +26,7 @@ def run_dbt(args: list[str], target: str = "duckdb") -> object:
     from dbt.cli.main import dbtRunner
 
     quiet_environment()
+    os.umask(0o077)  # the warehouse file and target/ artifacts: owner only (raw personal data)
     cwd = os.getcwd()
     os.chdir(PROJECT_ROOT)
     try:
