@@ -44,3 +44,66 @@ def test_case12_loaded_packages_keep_no_data_and_files_are_owner_only(
     private = [warehouse.duckdb_path, *_files(pipelines)]
     too_open = [p for p in private if stat.S_IMODE(p.stat().st_mode) & 0o077]
     assert too_open == [], [(p, oct(p.stat().st_mode)) for p in too_open[:5]]
+
+
+SECRET_SALT = "case14-s3cret-salt-9f27"
+
+
+def test_case14_the_salt_appears_in_no_catalog_object_artifact_or_log(
+    warehouse: Warehouse,
+    make_erp: Callable[..., str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import hashlib
+
+    from orchestration.dbt import run_dbt
+
+    monkeypatch.setenv("PII_SALT", SECRET_SALT)
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    url = make_erp()
+    load_erp(warehouse.target)
+    select = ["--select", "stg_erp__customers", "--indirect-selection", "cautious"]
+    run_dbt(["build", *select], warehouse.target)
+    run_dbt(["docs", "generate", *select], warehouse.target)
+
+    # masked with the secret salt...
+    import sqlite3
+
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as erp:
+        key, phone = erp.execute("select c_custkey, c_phone from customer limit 1").fetchone()
+    (masked,) = warehouse.query(
+        f"select phone_number_hash from staging.stg_erp__customers where customer_id = {key}"
+    )[0]
+    assert masked == hashlib.sha256((SECRET_SALT + phone.strip()).encode()).hexdigest()
+    # ...which is nowhere but the restricted table: not in view definitions,
+    if warehouse.target == "duckdb":
+        views = warehouse.query("select coalesce(sql, '') from duckdb_views()")
+    else:
+        views = warehouse.query("select coalesce(definition, '') from pg_views")
+    assert views and not [v for (v,) in views if SECRET_SALT in v]
+    # nor in dbt's artifacts, compiled SQL, docs site or logs
+    written = [p for d in ("target", "logs") for p in (tmp_path / d).rglob("*") if p.is_file()]
+    assert any(p.name == "index.html" for p in written) and any(p.suffix == ".log" for p in written)
+    leaking = [p for p in written if SECRET_SALT.encode() in p.read_bytes()]
+    assert leaking == []
+
+
+def test_case14_the_demo_salt_is_announced_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from orchestration import pii_salt
+
+    monkeypatch.delenv("PII_SALT", raising=False)
+    monkeypatch.setattr(pii_salt, "_warned", False)
+    with caplog.at_level("WARNING", logger="warehouse.pii_salt"):
+        assert pii_salt.salt_from_environment() == pii_salt.DEMO_SALT
+        assert pii_salt.salt_from_environment() == pii_salt.DEMO_SALT
+    assert len([r for r in caplog.records if "demo salt" in r.getMessage()]) == 1
+    monkeypatch.setenv("PII_SALT", SECRET_SALT)
+    caplog.clear()
+    monkeypatch.setattr(pii_salt, "_warned", False)
+    with caplog.at_level("WARNING", logger="warehouse.pii_salt"):
+        assert pii_salt.salt_from_environment() == SECRET_SALT
+    assert caplog.records == []
