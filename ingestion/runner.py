@@ -58,13 +58,37 @@ def pipelines_dir() -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+_JOB_TARGETS: set[str] = set()
+"""Targets whose lock a :func:`warehouse_job` of this process holds."""
+
+
+@contextmanager
+def warehouse_job(target: str) -> Iterator[None]:
+    """Hold the warehouse lock for a whole job made of several steps (wipe, loads, builds).
+
+    The lock is taken before the job touches anything; the loaders' and dbt's own
+    :func:`warehouse_lock` inside the job then pass through instead of refusing. Outside a
+    job, a second :func:`warehouse_lock` in one process is refused like any other.
+    """
+    with warehouse_lock(target):
+        _JOB_TARGETS.add(target)
+        try:
+            yield
+        finally:
+            _JOB_TARGETS.discard(target)
+
+
 @contextmanager
 def warehouse_lock(target: str) -> Iterator[None]:
     """Hold an exclusive lock for the whole job (loaders and dbt) on one warehouse.
 
     dlt has no run lock: two overlapping runs of one pipeline can load duplicates. The lock file
-    sits beside the DuckDB file, or under the pipelines dir for PostgreSQL.
+    sits beside the DuckDB file, or under the pipelines dir for PostgreSQL. Inside a
+    :func:`warehouse_job` on the same target, the job's lock already covers this step.
     """
+    if target in _JOB_TARGETS:
+        yield
+        return
     where = duckdb_path().parent if target == "duckdb" else pipelines_dir()
     where.mkdir(parents=True, exist_ok=True)
     lock_path = where / f".{target}.lock"

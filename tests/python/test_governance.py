@@ -106,7 +106,7 @@ def test_snapshots_must_read_one_staging_model() -> None:
     ]
 
 
-def test_personal_source_columns_must_not_reach_a_model_unmasked() -> None:
+def test_case13_personal_source_columns_must_not_reach_a_model_unmasked() -> None:
     pii = {"config": {"meta": {"contains_pii": True, "masking": "none"}}}
     manifest: dict[str, Any] = {
         "sources": {

@@ -107,3 +107,55 @@ def test_case14_the_demo_salt_is_announced_once(
     with caplog.at_level("WARNING", logger="warehouse.pii_salt"):
         assert pii_salt.salt_from_environment() == SECRET_SALT
     assert caplog.records == []
+
+
+def test_case15_demo_fresh_takes_the_lock_before_touching_anything(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "ERP_URL": f"sqlite:///{tmp_path / 'erp.sqlite'}",
+        "CRM_DB_PATH": str(tmp_path / "crm.sqlite"),
+        "CARRIER_LANDING_DIR": str(tmp_path / "landing"),
+        "WAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "LOADER_PIPELINES_DIR": str(tmp_path / "dlt"),
+    }
+    kept = {
+        tmp_path / "erp.sqlite": b"the ERP",
+        tmp_path / "crm.sqlite": b"the CRM",
+        tmp_path / "warehouse.duckdb": b"the warehouse",
+        tmp_path / "dlt" / "erp_duckdb" / "state.json": b"the loader state",
+    }
+    for path, content in kept.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from ingestion.runner import warehouse_lock\n"
+            "with warehouse_lock('duckdb'):\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(120)\n",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        demo = subprocess.run(
+            [sys.executable, "-m", "orchestration.cli", "demo", "--fresh"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert demo.returncode == 75, demo.stderr[-2000:]
+    assert "another load or build is running" in demo.stderr
+    assert {p: p.read_bytes() for p in kept} == kept
