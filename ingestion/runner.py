@@ -17,7 +17,7 @@ from dlt.common.schema.exceptions import DataValidationError
 from dlt.common.schema.typing import TDeleteInsertStrategyDict, TSchemaContractDict
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion.destinations import destination, duckdb_path
+from ingestion.destinations import PostgresSettings, destination, duckdb_path
 from source_systems.erp.database import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,10 @@ def warehouse_lock(target: str) -> Iterator[None]:
     if target in _JOB_TARGETS:
         yield
         return
+    if target == "postgres":
+        with _postgres_advisory_lock():
+            yield
+        return
     where = duckdb_path().parent if target == "duckdb" else pipelines_dir()
     where.mkdir(parents=True, exist_ok=True)
     lock_path = where / f".{target}.lock"
@@ -154,6 +158,46 @@ def purge_loaded_data(pipeline: dlt.Pipeline) -> int:
                 job_file.unlink()
                 removed += 1
     return removed
+
+
+ADVISORY_LOCK_KEY = 0x7470_6368_7768  # "tpchwh": the warehouse job lock's key
+"""Key of the PostgreSQL advisory lock that serialises loads and builds on one database."""
+
+
+@contextmanager
+def _postgres_advisory_lock() -> Iterator[None]:
+    """Hold a session-level advisory lock in the warehouse database for the job.
+
+    A lock file would only stop jobs on the same machine; the advisory lock lives in the
+    server, so a scheduler on another host is refused too. It is released when the session
+    ends, also when the process is killed (the server sees the connection drop).
+    """
+    import psycopg2
+
+    settings = PostgresSettings.from_env()
+    conn = psycopg2.connect(
+        host=settings.host,
+        port=settings.port,
+        user=settings.user,
+        password=settings.password or "dummy",
+        dbname=settings.database,
+        application_name="warehouse job lock",
+        connect_timeout=30,
+    )
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+            row = cur.fetchone()
+        if not (row and row[0]):
+            raise WarehouseBusyError(
+                "another load or build is running on the postgres warehouse (advisory lock "
+                f"{ADVISORY_LOCK_KEY} in database {settings.database} on {settings.host}:"
+                f"{settings.port}); wait for it to finish"
+            )
+        yield
+    finally:
+        conn.close()
 
 
 def make_pipeline(name: str, target: str, dataset_name: str) -> dlt.Pipeline:

@@ -197,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     diagrams_p.add_argument("--manifest", type=Path, default=Path("target/manifest.json"))
     diagrams_p.add_argument("--out-dir", type=Path, default=Path("docs"))
+    sub.add_parser(
+        "pg-roles",
+        help="create the loader, transformer and reporting roles on the PostgreSQL warehouse",
+    )
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
     if args.command == "demo":
@@ -211,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         from orchestration.governance import governance
 
         return governance(reuse=args.reuse)
+    elif args.command == "pg-roles":
+        from orchestration.pg_roles import setup_roles
+
+        setup_roles()
     elif args.command == "diagrams":
         from orchestration.diagrams import write_diagrams
 
