@@ -145,6 +145,38 @@ def source_column_problems(manifest: dict[str, Any], catalog: dict[str, Any]) ->
     return problems
 
 
+def personal_column_problems(manifest: dict[str, Any], catalog: dict[str, Any]) -> list[str]:
+    """Personal source columns that reach a model, snapshot or seed unmasked.
+
+    A source column declared ``meta: {contains_pii: true, masking: none}`` (a name, phone,
+    address, e-mail, a raw line) may only be read by staging through ``mask_pii``, which gives
+    it a new name (``<field>_hash``). So no relation dbt builds may have a column of that
+    name, and every model column declared ``contains_pii`` must say how it is masked.
+    """
+    personal: dict[str, str] = {}
+    for unique_id, source in manifest["sources"].items():
+        for name, col in source["columns"].items():
+            meta = (col.get("config") or {}).get("meta") or col.get("meta") or {}
+            if meta.get("contains_pii"):
+                personal.setdefault(name.lower(), unique_id)
+    problems = []
+    for unique_id, entry in sorted(catalog.get("nodes", {}).items()):
+        for column in entry["columns"]:
+            if column.lower() in personal:
+                problems.append(
+                    f"{unique_id}: column {column} is the personal column of "
+                    f"{personal[column.lower()]}, unmasked"
+                )
+    for unique_id, node in sorted(manifest["nodes"].items()):
+        if node["resource_type"] not in {"model", "snapshot"}:
+            continue
+        for name, col in node.get("columns", {}).items():
+            meta = (col.get("config") or {}).get("meta") or col.get("meta") or {}
+            if meta.get("contains_pii") and meta.get("masking") in (None, "none"):
+                problems.append(f"{unique_id}: column {name} holds personal data, unmasked")
+    return problems
+
+
 def snapshot_upstream_problems(manifest: dict[str, Any]) -> list[str]:
     """Snapshots that read anything but one staging model.
 
@@ -269,6 +301,7 @@ def run_gates(target_path: Path) -> list[GateResult]:
     for name, problems in (
         ("source columns documented", source_column_problems(manifest, catalog)),
         ("snapshots read staging", snapshot_upstream_problems(manifest)),
+        ("personal data masked", personal_column_problems(manifest, catalog)),
         ("example queries run", example_query_problems(manifest, duckdb_file)),
         (
             "exceptions registered",

@@ -57,6 +57,7 @@ SATS = {
     "sat_part_supplier__erp_offer": ("part_supplier_hk", "part_supplier_hashdiff"),
     "sat_nation__erp_details": ("nation_hk", "nation_hashdiff"),
     "sat_shipment_event__carrier_details": ("shipment_event_hk", "shipment_event_hashdiff"),
+    "sat_shipment_event__carrier_pii": ("shipment_event_hk", "shipment_event_hashdiff"),
 }
 TRACKING = {
     "sat_order__erp_tracking": "order_hk",
