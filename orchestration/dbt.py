@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from source_systems.erp.database import PROJECT_ROOT
+from warehouse_settings import PROJECT_ROOT
 
 
 class DbtCommandError(RuntimeError):

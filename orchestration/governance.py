@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from source_systems.erp.database import PROJECT_ROOT
+from warehouse_settings import PROJECT_ROOT
 
 log = logging.getLogger("warehouse.governance")
 
