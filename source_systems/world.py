@@ -76,33 +76,17 @@ def crm_server(
     *,
     token: str | None = None,
     fault_rate: float | None = None,
-    set_environment: bool = False,
 ) -> Iterator[CrmEndpoint]:
     """Serve the demo CRM's API on a free local port for the length of the block.
 
     The token is ``token``, else ``CRM_API_TOKEN``, else :data:`DEFAULT_CRM_TOKEN`; the fault
-    rate ``fault_rate``, else ``CRM_FAULT_RATE``, else none. With ``set_environment``,
-    ``CRM_BASE_URL`` and ``CRM_API_TOKEN`` point at the server inside the block (restored
-    after), so a plain ``load crm`` finds it the way it finds a user's CRM.
+    rate ``fault_rate``, else ``CRM_FAULT_RATE``, else none. Hand ``base_url`` and ``token``
+    to ``load crm`` (arguments, or ``CRM_BASE_URL`` and ``CRM_API_TOKEN``) as for any CRM.
     """
     rate = fault_rate if fault_rate is not None else float(os.environ.get(FAULT_RATE_ENV) or 0)
     chosen_token = token or api_token()
     with running_crm(crm_db, token=chosen_token, faults=FaultSettings(fault_rate=rate)) as server:
-        endpoint = CrmEndpoint(server.base_url, chosen_token)
-        if not set_environment:
-            yield endpoint
-            return
-        values = {"CRM_BASE_URL": endpoint.base_url, "CRM_API_TOKEN": endpoint.token}
-        saved = {name: os.environ.get(name) for name in values}
-        os.environ.update(values)
-        try:
-            yield endpoint
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        yield CrmEndpoint(server.base_url, chosen_token)
 
 
 def advance_erp(erp: ErpDatabase, days: int = 1, rates: ChangeRates | None = None) -> None:
