@@ -18,7 +18,7 @@ from dlt.common.schema.typing import TDeleteInsertStrategyDict, TSchemaContractD
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.destinations import PostgresSettings, destination, duckdb_path
-from source_systems.erp.database import PROJECT_ROOT
+from warehouse_settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 

@@ -26,12 +26,18 @@ from ingestion.destinations import duckdb_path
 from ingestion.runner import WarehouseBusyError, pipelines_dir, warehouse_job, warehouse_lock
 from orchestration.benchmark_dbt import benchmark_dbt
 from orchestration.dbt import quiet_environment, run_dbt
-from source_systems.cli import DEFAULT_SCALE, DEFAULT_SEED
-from source_systems.crm.database import crm_db_path
-from source_systems.erp.build import build
-from source_systems.erp.database import PROJECT_ROOT, connect, erp_url
-from source_systems.erp.simulate import Simulator
-from source_systems.world import advance_world, init_world
+from source_systems.world import (
+    DEFAULT_SCALE,
+    DEFAULT_SEED,
+    advance_erp,
+    advance_world,
+    build,
+    connect,
+    crm_db_path,
+    crm_server,
+    init_world,
+)
+from warehouse_settings import PROJECT_ROOT, erp_url
 
 log = logging.getLogger("warehouse")
 
@@ -50,9 +56,14 @@ def _wipe_local_state() -> None:
 
 
 def _load_all() -> None:
-    """Load the three sources into DuckDB and log what each brought."""
+    """Load the three sources into DuckDB and log what each brought.
+
+    The demo CRM's API runs only around its load; its URL and token reach ``load crm`` as
+    arguments, the way a user passes their own CRM's.
+    """
     erp = load_erp("duckdb")
-    crm = load_crm("duckdb")
+    with crm_server() as endpoint:
+        crm = load_crm("duckdb", base_url=endpoint.base_url, token=endpoint.token)
     carrier = load_carrier("duckdb")
     log.info(
         "loaded %d ERP rows, %d CRM rows and %d carrier lines",
@@ -143,10 +154,10 @@ def benchmark(*, scale: float, seed: int) -> None:
         built = time.perf_counter() - t0
         first = load_erp("duckdb")
         with connect() as db:
-            Simulator(db).advance(1)
+            advance_erp(db, 1)
         second = load_erp("duckdb")  # re-reads the lag window: all of day 0's bulk stamp
         with connect() as db:
-            Simulator(db).advance(1)
+            advance_erp(db, 1)
         third = load_erp("duckdb")  # the steady state: one day's changes
         rerun = load_erp("duckdb")
     print(f"scale factor           : {scale:g}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from orchestration.pii_salt import write_salt
-from source_systems.erp.database import PROJECT_ROOT
+from warehouse_settings import PROJECT_ROOT
 
 _NO_WAREHOUSE_COMMANDS = {"parse", "compile", "docs", "ls", "list", "deps", "debug", "clean"}
 """dbt commands that run no project hook and build nothing: they need no masking salt."""

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from source_systems.erp.database import PROJECT_ROOT
+from warehouse_settings import PROJECT_ROOT
 
 log = logging.getLogger("warehouse.governance")
 
@@ -87,8 +87,7 @@ def build_small_warehouse(
     """
     from ingestion.cli import load_carrier, load_crm, load_erp
     from orchestration.dbt import run_dbt
-    from source_systems.erp.database import connect
-    from source_systems.world import advance_world, init_world
+    from source_systems.world import advance_world, connect, crm_server, init_world
 
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
@@ -100,7 +99,8 @@ def build_small_warehouse(
                 with connect() as db:
                     advance_world(db, 1)
             load_erp("duckdb")
-            load_crm("duckdb")
+            with crm_server() as crm:
+                load_crm("duckdb", base_url=crm.base_url, token=crm.token)
             load_carrier("duckdb")
         # Relations for the catalog; the data tests are pytest's job (test_dbt_build.py).
         run_dbt(["build", "--exclude-resource-type", "test", "unit_test"])

@@ -45,12 +45,12 @@ from ingestion.carrier.helpers import (
 )
 from ingestion.carrier.settings import (
     EVENTS_TABLE,
+    FILE_GLOB,
     QUARANTINE_TABLE,
     RECONCILIATION_TABLE,
     SCHEMA_CONTRACT,
 )
 from ingestion.runner import MERGE_DELETE_INSERT
-from source_systems.carrier.schema import FILE_GLOB
 
 
 @dataclass

@@ -10,8 +10,13 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from ingestion.carrier.settings import EVENTS_TABLE, RECONCILIATION_TABLE
-from source_systems.carrier.schema import EVENT_TYPES, OPTIONAL_FIELDS, REQUIRED_FIELDS
+from ingestion.carrier.settings import (
+    EVENT_TYPES,
+    EVENTS_TABLE,
+    OPTIONAL_FIELDS,
+    RECONCILIATION_TABLE,
+    REQUIRED_FIELDS,
+)
 
 EVENT_COLUMNS: dict[str, dict[str, Any]] = {
     "event_id": {"data_type": "text", "nullable": False},

@@ -1,6 +1,17 @@
-"""Constants of the carrier loader."""
+"""Constants of the carrier loader, and the carrier feed's contract: files, fields, events.
+
+The loader knows the feed by this contract only (the demo's carrier writes to it; a team's own
+carrier files must follow it, or this module is where its fields change). Where the files
+are is configuration: ``--bucket-url`` / ``CARRIER_BUCKET_URL`` (a bucket), else the landing
+folder ``CARRIER_LANDING_DIR``; which files, ``CARRIER_FILE_GLOB`` or ``[sources.carrier]
+file_glob`` in ``.dlt/config.toml``.
+"""
 
 from __future__ import annotations
+
+import os
+
+import dlt
 
 from ingestion.runner import EVOLVE_SHAPE_FREEZE_TYPES
 
@@ -29,3 +40,41 @@ QUARANTINE_REASONS = (
 DEFAULT_BUCKET_ENV = "CARRIER_BUCKET_URL"
 """Variable with the bucket URL to read (``s3://...``, ``gs://...``, ``file:///...``); default:
 the local landing folder (``CARRIER_LANDING_DIR``)."""
+
+# --- the feed's contract ----------------------------------------------------------------------
+
+EVENT_TYPES = (
+    "picked_up",
+    "in_transit",
+    "out_for_delivery",
+    "delivered",
+    "returned",
+    "exception",
+)
+"""Every event type the carrier sends; anything else is quarantined."""
+
+REQUIRED_FIELDS: dict[str, type] = {
+    "event_id": str,
+    "order_key": int,
+    "line_number": int,
+    "tracking_number": str,
+    "carrier": str,
+    "event_type": str,
+    "event_time": str,
+    "location": str,
+}
+"""Fields every event must carry, with their JSON type (``int`` means a JSON integer)."""
+
+OPTIONAL_FIELDS: dict[str, type] = {"signed_by": str}
+"""Documented optional fields (null or absent allowed)."""
+
+FILE_GLOB = "shipments_*.jsonl"
+"""Which files of the landing folder or bucket are the carrier's (one JSON-lines file a day)."""
+
+FILE_GLOB_ENV = "CARRIER_FILE_GLOB"
+
+
+def file_glob(glob: str | None = None) -> str:
+    """The file pattern: the argument, else ``CARRIER_FILE_GLOB``, else the config, else default."""
+    chosen = glob or os.environ.get(FILE_GLOB_ENV) or dlt.config.get("sources.carrier.file_glob")
+    return str(chosen or FILE_GLOB)

@@ -32,54 +32,63 @@ from ingestion.erp.helpers import (
 )
 from ingestion.erp.settings import (
     CHUNK_SIZE,
-    CURSOR_COLUMN,
     DEFAULT_LAG_SECONDS,
     DELETED_FLAG,
+    ErpTable,
+    erp_tables,
+    tombstone_table,
 )
 from ingestion.runner import MERGE_DELETE_INSERT
-from source_systems.erp.schema import MUTABLE_TABLES, REFERENCE_TABLES, TABLES_BY_NAME
 
 
-def _merge_hints(table_name: str, *, tombstones: bool) -> dict[str, Any]:
+def _merge_hints(table: ErpTable, *, tombstones: bool) -> dict[str, Any]:
     """Hints shared by a table's two resources: merge on the key, latest ``updated_at`` wins.
 
     The ``hard_delete`` column is declared on the tombstone resource only: the live table has
     no such column to reflect.
     """
+    if table.cursor_column is None:
+        raise ValueError(f"{table.name} is a reference table: it is replaced, not merged")
     columns: dict[str, Any] = {
-        CURSOR_COLUMN: {"data_type": "timestamp", "nullable": False, "dedup_sort": "desc"},
+        table.cursor_column: {"data_type": "timestamp", "nullable": False, "dedup_sort": "desc"},
     }
     if tombstones:
         columns[DELETED_FLAG] = {"data_type": "bool", "nullable": True, "hard_delete": True}
     return {
         "write_disposition": MERGE_DELETE_INSERT,
-        "primary_key": list(TABLES_BY_NAME[table_name].primary_key),
+        "primary_key": list(table.primary_key),
         "columns": columns,
     }
 
 
 def _tombstones(
-    table_name: str, conn_url: str, watermark: Watermark, batch_rows: int
+    table: ErpTable, conn_url: str, watermark: Watermark, batch_rows: int, tombstones: str
 ) -> DltResource:
-    key_columns = list(TABLES_BY_NAME[table_name].primary_key)
+    key_columns = list(table.primary_key)
+    cursor = watermark.cursor_column
 
     def deletions() -> Iterator[pa.Table]:
         for batch in read_tombstones(
-            conn_url, table_name, key_columns, watermark.since(), batch_rows
+            conn_url,
+            table.name,
+            key_columns,
+            watermark.since(),
+            batch_rows,
+            tombstone_table=tombstones,
+            cursor_column=cursor,
         ):
             yield watermark.tombstones(batch)
 
-    hints = _merge_hints(table_name, tombstones=True)
-    return dlt.resource(deletions, name=f"{table_name}__deletions", table_name=table_name, **hints)
+    hints = _merge_hints(table, tombstones=True)
+    return dlt.resource(deletions, name=f"{table.name}__deletions", table_name=table.name, **hints)
 
 
 def _since_filter(watermark: Watermark) -> Callable[[Any, sa.Table], Any]:
     """A query adapter: read only rows stamped at or after the watermark."""
+    cursor = watermark.cursor_column
 
     def adapt(query: Any, table: sa.Table) -> Any:
-        return query.where(table.c[CURSOR_COLUMN] >= watermark.since()).order_by(
-            table.c[CURSOR_COLUMN]
-        )
+        return query.where(table.c[cursor] >= watermark.since()).order_by(table.c[cursor])
 
     return adapt
 
@@ -93,6 +102,9 @@ def erp_source(
 ) -> list[DltResource]:
     """All ERP tables as dlt resources (see the module docstring for the load strategy).
 
+    The tables, their keys, cursor and money columns and the tombstone table are the ERP's
+    contract in :mod:`ingestion.erp.settings` (the demo's, or a user's configuration).
+
     Args:
         erp_url: SQLAlchemy URL of the ERP database (SQLite file or PostgreSQL).
         lag_seconds: attribution window on ``updated_at`` in seconds.
@@ -100,8 +112,10 @@ def erp_source(
         tables: load only these tables (default: all).
 
     """
-    wanted = set(tables or TABLES_BY_NAME)
-    unknown = wanted - set(TABLES_BY_NAME)
+    contract = erp_tables()
+    tombstones = tombstone_table()
+    wanted = set(tables or (t.name for t in contract))
+    unknown = wanted - {t.name for t in contract}
     if unknown:
         raise ValueError(f"unknown ERP tables: {sorted(unknown)}")
     conn_url = connectorx_url(erp_url)
@@ -132,21 +146,24 @@ def erp_source(
         )
 
     resources: list[DltResource] = []
-    for table in REFERENCE_TABLES:
-        if table.name in wanted:
+    for table in contract:
+        if table.name in wanted and not table.mutable:
             resources.append(
                 erp_table(table.name, list(table.primary_key), write_disposition="replace")
             )
-    for table in MUTABLE_TABLES:
-        if table.name not in wanted:
+    for table in contract:
+        if table.name not in wanted or table.cursor_column is None:
             continue
-        watermark = Watermark(table.name, list(table.primary_key), lag_seconds)
+        watermark = Watermark(
+            table.name, list(table.primary_key), lag_seconds, cursor_column=table.cursor_column
+        )
         resource = erp_table(
             table.name, list(table.primary_key), query_adapter_callback=_since_filter(watermark)
         )
-        resource.apply_hints(**_merge_hints(table.name, tombstones=False))
+        resource.apply_hints(**_merge_hints(table, tombstones=False))
         resource.add_map(money_as_decimal(table.name))
         resource.add_map(watermark.live_rows)
         resources.append(resource)
-        resources.append(_tombstones(table.name, conn_url, watermark, chunk_size))
+        if tombstones:
+            resources.append(_tombstones(table, conn_url, watermark, chunk_size, tombstones))
     return resources

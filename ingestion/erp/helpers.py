@@ -14,8 +14,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from ingestion.erp.settings import CURSOR_COLUMN, DELETED_FLAG, INITIAL_CURSOR
-from source_systems.erp.schema import TABLES_BY_NAME
+from ingestion.erp.settings import (
+    CURSOR_COLUMN,
+    DELETED_FLAG,
+    INITIAL_CURSOR,
+    TOMBSTONE_TABLE,
+    erp_table,
+)
 
 
 def connectorx_url(sqlalchemy_url: str) -> str:
@@ -56,9 +61,16 @@ class Watermark:
     to reconcile: the next run reads from what actually landed.
     """
 
-    def __init__(self, table_name: str, key_columns: list[str], lag_seconds: float) -> None:
-        """Watermark of raw table ``table_name`` keyed by ``key_columns``."""
+    def __init__(
+        self,
+        table_name: str,
+        key_columns: list[str],
+        lag_seconds: float,
+        cursor_column: str = CURSOR_COLUMN,
+    ) -> None:
+        """Watermark of raw table ``table_name`` keyed by ``key_columns``, on ``cursor_column``."""
         self.table_name = table_name
+        self.cursor_column = cursor_column
         self.key_columns = key_columns
         self.lag = timedelta(seconds=lag_seconds)
         self._newest: datetime | None = None
@@ -76,14 +88,15 @@ class Watermark:
                 return
             table = client.make_qualified_table_name(self.table_name)
             try:
-                with client.execute_query(f"select max({CURSOR_COLUMN}) from {table}") as cur:
+                with client.execute_query(f"select max({self.cursor_column}) from {table}") as cur:
                     newest = cur.fetchall()[0][0]
             except Exception:  # the table is in the schema but not yet in the warehouse
                 return
             if newest is None:
                 return
             self._newest = newest.replace(tzinfo=None)
-            query = f"select {keys}, {CURSOR_COLUMN} from {table} where {CURSOR_COLUMN} >= %s"
+            cursor = self.cursor_column
+            query = f"select {keys}, {cursor} from {table} where {cursor} >= %s"
             with client.execute_query(query, self._newest - self.lag) as cur:
                 self._window = self._as_table(cur.fetchall())
 
@@ -96,12 +109,12 @@ class Watermark:
     def _filter(self, batch: pa.Table, against: pa.Table, *, exists: bool, op: str) -> pa.Table:
         """Rows of ``batch`` with (or without) a same-key row in ``against`` stamped ``op``."""
         match = " and ".join(f"w.{k} = b.{k}" for k in self.key_columns)
-        probe = batch.select([*self.key_columns, CURSOR_COLUMN]).append_column(
+        probe = batch.select([*self.key_columns, self.cursor_column]).append_column(
             "_row", pa.array(range(batch.num_rows), pa.int64())
         )
         sql = (
             f"select _row from b where {'' if exists else 'not '}exists ("
-            f"select 1 from w where {match} and w.{CURSOR_COLUMN} {op} b.{CURSOR_COLUMN})"
+            f"select 1 from w where {match} and w.{self.cursor_column} {op} b.{self.cursor_column})"
         )
         with duckdb.connect() as conn:
             conn.register("w", against)
@@ -122,7 +135,7 @@ class Watermark:
             for start in range(0, len(wanted), 1000):
                 chunk = ", ".join(str(int(v)) for v in wanted[start : start + 1000])
                 query = (
-                    f"select {', '.join(self.key_columns)}, {CURSOR_COLUMN} from {table} "
+                    f"select {', '.join(self.key_columns)}, {self.cursor_column} from {table} "
                     f"where {first} in ({chunk})"
                 )
                 with client.execute_query(query) as cur:
@@ -135,7 +148,7 @@ class Watermark:
         Built column-wise from the fetched tuples (dlt 1.31's Arrow fetch calls a DuckDB API
         that DuckDB 2 removed).
         """
-        names = [*self.key_columns, CURSOR_COLUMN]
+        names = [*self.key_columns, self.cursor_column]
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
         arrays = [pa.array(columns[i], pa.int64()) for i in range(len(self.key_columns))]
         stamps = [v.astimezone(UTC).replace(tzinfo=None) if v.tzinfo else v for v in columns[-1]]
@@ -161,6 +174,9 @@ def read_tombstones(
     key_columns: list[str],
     since: datetime,
     batch_rows: int,
+    *,
+    tombstone_table: str = TOMBSTONE_TABLE,
+    cursor_column: str = CURSOR_COLUMN,
 ) -> Iterator[pa.Table]:
     """Yield the ERP's tombstones of one table since ``since`` as rows of that table.
 
@@ -171,7 +187,7 @@ def read_tombstones(
 
     stamp = since.isoformat(sep=" ", timespec="microseconds")
     query = (
-        "select row_key, deleted_at from deleted_rows "
+        f"select row_key, deleted_at from {tombstone_table} "
         f"where table_name = '{table_name}' and deleted_at >= '{stamp}' "
         "order by deleted_at, deletion_id"
     )
@@ -184,7 +200,7 @@ def read_tombstones(
         columns: dict[str, pa.Array] = {
             c: pa.array([int(k[c]) for k in keys], pa.int64()) for c in key_columns
         }
-        columns[CURSOR_COLUMN] = chunk.column("deleted_at").cast(pa.timestamp("us"))
+        columns[cursor_column] = chunk.column("deleted_at").cast(pa.timestamp("us"))
         columns[DELETED_FLAG] = pa.array([True] * chunk.num_rows, pa.bool_())
         yield pa.table(columns)
 
@@ -196,19 +212,18 @@ def erp_table_adapter(table: sa.Table) -> sa.Table:
     * columns outside the primary key may be null, because a tombstone row carries only its
       key and ``updated_at``.
     """
-    erp_table = TABLES_BY_NAME[table.name]
-    money = erp_table.money_columns
+    contract = erp_table(table.name)
     for column in table.columns:
-        if column.name in money:
+        if column.name in contract.money_columns:
             column.type = sa.Numeric(15, 2)
-        if column.name not in erp_table.primary_key:
+        if column.name not in contract.primary_key:
             column.nullable = True
     return table
 
 
 def money_as_decimal(table_name: str) -> Callable[[pa.Table], pa.Table]:
     """A map that casts the money columns of ``table_name`` to ``decimal(15, 2)``."""
-    money = TABLES_BY_NAME[table_name].money_columns
+    money = erp_table(table_name).money_columns
     target = pa.decimal128(15, 2)
 
     def cast(table: pa.Table) -> pa.Table:

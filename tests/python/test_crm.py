@@ -190,7 +190,7 @@ def test_a_permanent_failure_leaves_the_state_where_it_was(
     warehouse: Warehouse, world: tuple[str, Path]
 ) -> None:
     url, path = world
-    first = load_crm(warehouse.target)  # starts its own server (no CRM_BASE_URL)
+    first = load_crm(warehouse.target)  # the CRM the fixture serves (CRM_BASE_URL)
     advance(url, path, 1)
     before = fingerprint(warehouse)
 
