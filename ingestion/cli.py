@@ -25,9 +25,8 @@ from ingestion.carrier import LoadCounts, carrier_source
 from ingestion.carrier.settings import DATASET_NAME as CARRIER_DATASET
 from ingestion.carrier.settings import DEFAULT_BUCKET_ENV
 from ingestion.carrier.settings import PIPELINE_NAME as CARRIER_PIPELINE
-from ingestion.crm import crm_source
+from ingestion.crm import load_contacts
 from ingestion.crm import settings as crm_settings
-from ingestion.crm.helpers import cursor_of, explain_failure
 from ingestion.destinations import TARGETS
 from ingestion.erp import erp_source
 from ingestion.erp.settings import DATASET_NAME, DEFAULT_LAG_SECONDS, PIPELINE_NAME
@@ -115,15 +114,9 @@ def _load_crm_from(
     started = time.perf_counter()
     with warehouse_lock(target):
         pipeline = make_pipeline(crm_settings.PIPELINE_NAME, target, crm_settings.DATASET_NAME)
-        before = cursor_of(pipeline)
-        source = crm_source(base_url=base_url, api_token=token, **source_options)
-        try:
-            run(pipeline, source, target)
-        except Exception as exc:
-            clear = explain_failure(exc, base_url, before)
-            if clear is not None:
-                raise clear from exc
-            raise
+        outcome = load_contacts(
+            pipeline, target, base_url=base_url, api_token=token, **source_options
+        )
     rows = _rows_per_table(pipeline)
     return {
         "pipeline": pipeline.pipeline_name,
@@ -131,7 +124,7 @@ def _load_crm_from(
         "crm": base_url,
         "rows": rows,
         "total_rows": sum(rows.values()),
-        "cursor": {"before": before, "after": cursor_of(pipeline)},
+        **outcome,  # cursor before and after; reconciliation counts when one ran
         "seconds": round(time.perf_counter() - started, 2),
     }
 
@@ -150,7 +143,8 @@ def load_crm(
     started on a free port over the CRM store (``CRM_DB_PATH``) for the length of the load,
     with ``faults`` (default: ``CRM_FAULT_RATE``, else none). The token is ``token``, else
     ``CRM_API_TOKEN``, else the documented demo token. ``source_options`` go to
-    :func:`~ingestion.crm.crm_source` (``page_size``, ``max_attempts``, ``backoff_factor``).
+    :func:`~ingestion.crm.crm_source` (``page_size``, ``max_attempts``, ``backoff_factor``,
+    ``lag_seconds``, ``reconcile``, ``reconcile_every_days``).
     """
     token = token or api_token()
     base_url = base_url or os.environ.get("CRM_BASE_URL")
@@ -189,10 +183,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fault-rate", type=float, help="faults of the local CRM server (default $CRM_FAULT_RATE)"
     )
+    parser.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="CRM: compare every contact with the API and repair drift (default: every 7 days)",
+    )
     args = parser.parse_args(argv)
     if args.source == "crm":
         faults = None if args.fault_rate is None else FaultSettings(fault_rate=args.fault_rate)
-        summary = load_crm(args.target, base_url=args.crm_url, faults=faults)
+        summary = load_crm(
+            args.target, base_url=args.crm_url, faults=faults, reconcile=args.reconcile
+        )
     elif args.source == "carrier":
         summary = load_carrier(args.target, bucket_url=args.bucket_url)
     else:

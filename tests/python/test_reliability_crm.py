@@ -96,7 +96,9 @@ def newest_stamp(path: Path) -> str:
 def edit(path: Path, contact_id: int, **values: object) -> None:
     sets = ", ".join(f"{k} = ?" for k in values)
     with sqlite3.connect(path) as conn:
-        conn.execute(f"update contacts set {sets} where contact_id = ?", [*values.values(), contact_id])
+        conn.execute(
+            f"update contacts set {sets} where contact_id = ?", [*values.values(), contact_id]
+        )
 
 
 def later(stamp: str, seconds: float) -> str:
