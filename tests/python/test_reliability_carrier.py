@@ -33,7 +33,7 @@ BASE: dict[str, Any] = {
 
 
 def line(**changes: object) -> str:
-    return json.dumps({**BASE, **changes})
+    return json.dumps({**BASE, **changes}, ensure_ascii=False)
 
 
 @pytest.fixture
