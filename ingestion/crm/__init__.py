@@ -171,12 +171,11 @@ def crm_source(
             record, now, lag_seconds, reconcile, reconcile_every_days
         )
         try:
+            columns = dlt.current.source_schema().get_table_columns(RESOURCE_NAME)
             known: dict[str, TDataType] = {
-                name: col["data_type"]
-                for name, col in dlt.current.source_schema()
-                .get_table_columns(RESOURCE_NAME)
-                .items()
-                if col.get("data_type")
+                name: data_type
+                for name, col in columns.items()
+                if (data_type := col.get("data_type")) is not None
             }
         except Exception:  # no schema yet (first run)
             known = {}
@@ -184,8 +183,11 @@ def crm_source(
         raw = record.rows(None if full or since is None else parse_time(since))
         raw_by_key = {row[PRIMARY_KEY]: row for row in raw}
         already_quarantined = record.quarantined_hashes()
-        counts = Reconciliation(warehouse_keys=len(raw_by_key)) if full else None
         listed: set[Any] = set()
+        valid: set[Any] = set()
+        missing: set[Any] = set()
+        changed: set[Any] = set()
+        bad: set[Any] = set()
         params: dict[str, Any] = {"limit": page_size}
         if since is not None:
             params["updated_since"] = since
@@ -197,34 +199,34 @@ def crm_source(
                 listed.add(key)
                 row, reasons = checker.check(item)
                 if row is None:
-                    if counts is not None:
-                        counts.quarantined += 1
+                    bad.add(key)
                     if record_hash(item) not in already_quarantined:
                         already_quarantined.add(record_hash(item))
                         yield dlt.mark.with_table_name(
                             checker.quarantine_row(item, reasons), QUARANTINE_TABLE
                         )
                     continue
+                valid.add(key)
                 held = raw_by_key.get(key)
                 names = [n for n in row if not n.startswith("_dlt")]
-                if counts is not None:
-                    counts.api_keys += 1
                 if held is not None and content_hash(held, names) == content_hash(row, names):
                     continue  # the raw table holds this version already
-                if counts is not None:
-                    if held is None:
-                        counts.missing += 1
-                    else:
-                        counts.changed += 1
+                (missing if held is None else changed).add(key)
                 rows.append(row)
             if rows:
                 yield rows
-        if counts is not None:
+        if full:
             result.gone_keys = sorted(set(raw_by_key) - listed)
-            counts.deleted = len(result.gone_keys)
-            result.reconciliation = counts
+            result.reconciliation = Reconciliation(
+                api_keys=len(valid),
+                warehouse_keys=len(raw_by_key),
+                missing=len(missing),
+                changed=len(changed),
+                deleted=len(result.gone_keys),
+                quarantined=len(bad),
+            )
             yield dlt.mark.with_table_name(
-                {"reconciled_at": now, **asdict(counts)}, RECONCILIATION_TABLE
+                {"reconciled_at": now, **asdict(result.reconciliation)}, RECONCILIATION_TABLE
             )
 
     add_quarantine_table(contacts)
