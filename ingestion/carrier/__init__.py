@@ -4,6 +4,10 @@
   loaded in this exact version (same name, modification time and size, read from
   ``file_reconciliation``). A file touched again is read again in full; every table is merged
   on its key, so a reload rewrites the same rows.
+* A file still being written is skipped and reported in ``files_incomplete`` until it is
+  complete (:func:`is_complete`: size stable over ``SETTLE_SECONDS``, and a final newline or an
+  age of ``COMPLETE_AFTER_SECONDS``). A file read again replaces its ``file_reconciliation`` row
+  and its quarantine rows (rows of lines that are good now are hard-deleted).
 * A transformer reads each file line by line (files in name order) and validates every line
   itself (:class:`~ingestion.carrier.helpers.LineValidator`) before dlt sees it:
 
@@ -12,7 +16,8 @@
   - a good line whose ``event_id`` was already loaded from another line (earlier in this file,
     in an earlier file, or in the warehouse) is a duplicate: counted, not loaded;
   - any other line goes to ``quarantine`` (merged on file name and line number) with its raw
-    text, a reason and a detail;
+    text, a reason and a detail: unparseable or out-of-range times, integers beyond 64 bits
+    and bytes that are not UTF-8 included (a UTF-8 or UTF-16 BOM and CRLF are accepted);
   - one ``file_reconciliation`` row per file (merged on the file name) counts the lines read,
     loaded, duplicate and quarantined: read = loaded + duplicate + quarantined.
 
@@ -262,8 +267,13 @@ def carrier_source(
             time.sleep(settings.SETTLE_SECONDS)  # one wait per run: see is_complete
         for item in sorted(items, key=lambda i: i["relative_path"]):
             listed = item.get("size_in_bytes")
-            size_now = int(item.fsspec.size(item["file_url"]))
-            data = item.read_bytes()
+            try:
+                size_now = int(item.fsspec.size(item["file_url"]))
+                data = item.read_bytes()
+            except FileNotFoundError:  # moved away since the listing
+                log.warning("%s: gone since it was listed, skipped", item["file_url"])
+                stats.files_incomplete.append(item["relative_path"])
+                continue
             age = (datetime.now(UTC) - item["modification_date"].astimezone(UTC)).total_seconds()
             if not is_complete(None if listed is None else int(listed), size_now, data, age):
                 log.warning("%s: still being written, skipped until complete", item["file_url"])
