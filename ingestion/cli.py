@@ -25,9 +25,8 @@ from ingestion.carrier import LoadCounts, carrier_source
 from ingestion.carrier.settings import DATASET_NAME as CARRIER_DATASET
 from ingestion.carrier.settings import DEFAULT_BUCKET_ENV, file_glob
 from ingestion.carrier.settings import PIPELINE_NAME as CARRIER_PIPELINE
-from ingestion.crm import crm_source
+from ingestion.crm import load_contacts
 from ingestion.crm import settings as crm_settings
-from ingestion.crm.helpers import cursor_of, explain_failure
 from ingestion.destinations import TARGETS
 from ingestion.erp import erp_source
 from ingestion.erp.settings import (
@@ -119,15 +118,9 @@ def _load_crm_from(
     started = time.perf_counter()
     with warehouse_lock(target):
         pipeline = make_pipeline(crm_settings.PIPELINE_NAME, target, crm_settings.DATASET_NAME)
-        before = cursor_of(pipeline)
-        source = crm_source(base_url=base_url, api_token=token, **source_options)
-        try:
-            run(pipeline, source, target)
-        except Exception as exc:
-            clear = explain_failure(exc, base_url, before)
-            if clear is not None:
-                raise clear from exc
-            raise
+        outcome = load_contacts(
+            pipeline, target, base_url=base_url, api_token=token, **source_options
+        )
     rows = _rows_per_table(pipeline)
     return {
         "pipeline": pipeline.pipeline_name,
@@ -135,7 +128,7 @@ def _load_crm_from(
         "crm": base_url,
         "rows": rows,
         "total_rows": sum(rows.values()),
-        "cursor": {"before": before, "after": cursor_of(pipeline)},
+        **outcome,  # cursor before and after; reconciliation counts when one ran
         "seconds": round(time.perf_counter() - started, 2),
     }
 
@@ -153,7 +146,8 @@ def load_crm(
     ``.dlt/config.toml``; the token ``token``, else ``CRM_API_TOKEN``, else ``[sources.crm]
     api_token`` in ``.dlt/secrets.toml`` (see :func:`ingestion.crm.settings.crm_endpoint`).
     Nothing is started here: the CRM must be running. ``source_options`` go to
-    :func:`~ingestion.crm.crm_source` (``page_size``, ``max_attempts``, ``backoff_factor``).
+    :func:`~ingestion.crm.load_contacts` (``page_size``, ``max_attempts``, ``backoff_factor``,
+    ``lag_seconds``, ``reconcile``, ``reconcile_every_days``).
     """
     base_url, token = crm_settings.crm_endpoint(base_url, token)
     return _load_crm_from(target, base_url, token, source_options)
@@ -184,10 +178,17 @@ def main(argv: list[str] | None = None) -> int:
         "--crm-token",
         help="CRM API token (default: $CRM_API_TOKEN, else [sources.crm] api_token; prefer those)",
     )
+    parser.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="CRM: compare every contact with the API and repair drift (default: every 7 days)",
+    )
     args = parser.parse_args(argv)
     if args.source == "crm":
         try:
-            summary = load_crm(args.target, base_url=args.crm_url, token=args.crm_token)
+            summary = load_crm(
+                args.target, base_url=args.crm_url, token=args.crm_token, reconcile=args.reconcile
+            )
         except crm_settings.CrmNotConfiguredError as exc:
             parser.exit(2, f"load crm: {exc}\n")
     elif args.source == "carrier":

@@ -34,8 +34,23 @@ QUARANTINE_REASONS = (
     "unknown_event_type",
     "invalid_time",
     "wrong_type",
+    "invalid_encoding",
 )
-"""Why a line was quarantined (``reason``); ``detail`` says which field and what was wrong."""
+"""Why a line was quarantined (``reason``); ``detail`` says which field and what was wrong.
+``invalid_time`` includes times outside the years 0001-9999 once moved to UTC; ``wrong_type``
+includes integers beyond 64 bits; ``invalid_encoding`` is a line that is not UTF-8."""
+
+DELETED_FLAG = "_carrier_deleted"
+"""Column with dlt's ``hard_delete`` hint on ``quarantine``: when a file is read again, its
+quarantine rows for lines that are now good are deleted in the same load."""
+
+SETTLE_SECONDS = 1.0
+"""A file is complete only if its size is the same at listing and this many seconds later (one
+wait per run, not per file): a producer still appending is caught in the act."""
+
+COMPLETE_AFTER_SECONDS = 3600.0
+"""A stable file is complete when it ends with a newline, or, for a producer that never writes
+the final newline, once it has not been modified for this long."""
 
 DEFAULT_BUCKET_ENV = "CARRIER_BUCKET_URL"
 """Variable with the bucket URL to read (``s3://...``, ``gs://...``, ``file:///...``); default:

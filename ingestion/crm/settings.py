@@ -100,3 +100,20 @@ def crm_endpoint(base_url: str | None = None, token: str | None = None) -> tuple
             "in .dlt/secrets.toml"
         )
     return str(url), str(secret)
+
+
+DEFAULT_LAG_SECONDS = 3600.0
+"""Lag window: each run re-reads the contacts stamped up to this long before the cursor, so an
+edit committed late with a slightly older stamp, or one that kept its stamp, is still read.
+Re-read contacts whose content the raw table already holds are dropped before loading."""
+
+FUTURE_TOLERANCE_SECONDS = 300.0
+"""Clock skew allowed between the CRM and the loader: a stamp later than now plus this is
+quarantined (reason ``updated_at ... is in the future``) and never becomes the cursor."""
+
+RECONCILE_EVERY_DAYS = 7.0
+"""A full reconciliation (every key and a content hash, compared against the API) runs when the
+last one is older than this; ``load crm --reconcile`` forces one."""
+
+RECONCILIATION_TABLE = "contacts_reconciliations"
+"""Raw table with one row per full reconciliation: when, and what it found and repaired."""
