@@ -25,6 +25,7 @@ from source_systems.crm.server import DEFAULT_TOKEN, CrmServer, running_crm
 from source_systems.crm.simulate import build_crm
 from source_systems.erp.build import build
 from source_systems.erp.database import connect
+from source_systems.world import crm_server as serve_demo_crm
 
 Row = tuple[Any, ...]
 STAMPS = {"created_at", "converted_at", "updated_at"}
@@ -42,13 +43,19 @@ def crm_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def crm(crm_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """This test's own copy of the CRM store (``CRM_DB_PATH`` points at it)."""
+def crm(crm_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """This test's own copy of the CRM store, served by the demo CRM's API for the test.
+
+    ``CRM_DB_PATH`` points at the copy; ``CRM_BASE_URL`` and ``CRM_API_TOKEN`` at its API, as a
+    user configures their own CRM.
+    """
     path = tmp_path / "crm.sqlite"
     shutil.copyfile(crm_world, path)
     monkeypatch.setenv("CRM_DB_PATH", str(path))
-    monkeypatch.delenv("CRM_BASE_URL", raising=False)
-    return path
+    with serve_demo_crm(path, fault_rate=0) as endpoint:
+        monkeypatch.setenv("CRM_BASE_URL", endpoint.base_url)
+        monkeypatch.setenv("CRM_API_TOKEN", endpoint.token)
+        yield path
 
 
 def _stamp(value: object) -> object:
