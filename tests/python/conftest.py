@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from worlds import Day0World, copy_world, day0_world, pristine_erp, shared_root
 
 from orchestration.pg_cluster import PgCluster, PostgresUnavailableError, throwaway_cluster
 from source_systems.crm.simulate import build_crm
@@ -113,11 +115,21 @@ def warehouse(
 def make_erp(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Callable[..., str]:
-    """Build an ERP at day 0 and return its URL (``ERP_URL`` is set to the last one built)."""
+    """Build an ERP at day 0 and return its URL (``ERP_URL`` is set to the last one built).
 
-    def _make(dialect: str = "sqlite", *, seed: int = SEED, name: str = "erp") -> str:
+    A SQLite ERP is a copy of the seed's day-0 ERP built once per run, unless ``fresh``.
+    """
+
+    def _make(
+        dialect: str = "sqlite", *, seed: int = SEED, name: str = "erp", fresh: bool = False
+    ) -> str:
         if dialect == "sqlite":
             url = f"sqlite:///{tmp_path / name}.sqlite"
+            if not fresh:  # a copy of the seed's day-0 ERP, built once per run (worlds.py)
+                root = request.getfixturevalue("worlds_root")
+                shutil.copyfile(pristine_erp(root, seed), tmp_path / f"{name}.sqlite")
+                monkeypatch.setenv("ERP_URL", url)
+                return url
         else:
             pg: PgCluster = request.getfixturevalue("pg")
             database = f"{name}_{uuid.uuid4().hex[:10]}"
@@ -163,3 +175,82 @@ def assert_dbt_passed(results: object) -> None:
             assert r.node.resource_type == "exposure", r.node.name
         else:
             assert status in {"success", "pass"}, (r.node.name, status, r.message)
+
+
+# --- Shared built worlds (worlds.py) and pytest-xdist --------------------------------------
+
+
+@pytest.fixture(scope="session")
+def worlds_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of this run's shared built worlds (one for all xdist workers)."""
+    return shared_root(tmp_path_factory)
+
+
+@dataclass
+class BuiltWorld:
+    """A test's own copy of the day-0 world: loaded, ``dbt build`` passed (worlds.py)."""
+
+    warehouse: Warehouse
+    erp_url: str
+    crm_path: Path
+    landing: Path
+
+
+def copy_day0_world(
+    request: pytest.FixtureRequest, target: str, dest: Path, mp: pytest.MonkeyPatch
+) -> BuiltWorld:
+    """Copy the run's day-0 world on ``target`` into ``dest`` and point every tool at it."""
+    pg: PgCluster | None = request.getfixturevalue("pg") if target == "postgres" else None
+    world: Day0World = day0_world(request.getfixturevalue("worlds_root"), target, pg)
+    database = f"wh_{uuid.uuid4().hex[:10]}" if pg is not None else None
+    values = copy_world(world, dest, database)
+    for name, value in values.items():
+        mp.setenv(name, value)
+    mp.delenv("CRM_BASE_URL", raising=False)
+    if pg is None:
+        warehouse = Warehouse("duckdb", duckdb_path=Path(values["WAREHOUSE_DUCKDB_PATH"]))
+    else:
+        warehouse = Warehouse("postgres", pg=pg, database=database)
+    return BuiltWorld(
+        warehouse,
+        values["ERP_URL"],
+        Path(values["CRM_DB_PATH"]),
+        Path(values["CARRIER_LANDING_DIR"]),
+    )
+
+
+@pytest.fixture
+def day0(
+    target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> BuiltWorld:
+    """This test's copy of the day-0 world on ``target`` (built once per run, then copied)."""
+    return copy_day0_world(request, target, tmp_path / "world", monkeypatch)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist, give each worker its own dbt target folder (dbt writes it on every run)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and "DBT_TARGET_PATH" not in os.environ:
+        from source_systems.erp.database import PROJECT_ROOT
+
+        os.environ["DBT_TARGET_PATH"] = str(PROJECT_ROOT / "target" / f"pytest-{worker}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep the tests of one module- or session-scoped world on one xdist worker.
+
+    A parametrized fixture wider than a test (``vault_world[duckdb]``) is built once per
+    worker that runs one of its tests; an ``xdist_group`` per fixture value sends them all
+    to one worker (``--dist loadgroup``).
+    """
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        info = getattr(item, "_fixtureinfo", None)
+        if callspec is None or info is None:
+            continue
+        for name, value in callspec.params.items():
+            defs = info.name2fixturedefs.get(name)
+            if defs and defs[-1].scope in {"module", "package", "session"}:
+                group = f"{item.module.__name__ if item.module else ''}:{name}={value}"
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
