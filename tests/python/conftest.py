@@ -227,13 +227,49 @@ def day0(
     return copy_day0_world(request, target, tmp_path / "world", monkeypatch)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Under xdist, give each worker its own dbt target folder (dbt writes it on every run)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker and "DBT_TARGET_PATH" not in os.environ:
-        from source_systems.erp.database import PROJECT_ROOT
+_SHARED_CLUSTER = pytest.StashKey[Any]()
 
-        os.environ["DBT_TARGET_PATH"] = str(PROJECT_ROOT / "target" / f"pytest-{worker}")
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Set up pytest-xdist runs: one PostgreSQL cluster for all workers, a dbt target each.
+
+    The controller (``-n N``) starts the throwaway cluster before the workers start and
+    hands it to them as ``WAREHOUSE_PG_*`` (the ``pg`` fixture's running-server case), so
+    the workers share it and the day-0 template database built in it; ``pytest_unconfigure``
+    stops it. If it cannot start, each worker tries its own as without xdist. Each worker
+    writes dbt's target folder (manifest, compiled SQL) in ``target/pytest-<worker>``.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        if "DBT_TARGET_PATH" not in os.environ:
+            from source_systems.erp.database import PROJECT_ROOT
+
+            os.environ["DBT_TARGET_PATH"] = str(PROJECT_ROOT / "target" / f"pytest-{worker}")
+        return
+    if not config.getoption("numprocesses", default=None) or os.environ.get("WAREHOUSE_PG_HOST"):
+        return
+    if config.getoption("collectonly", default=False):
+        return
+    cluster_cm = throwaway_cluster()
+    try:
+        cluster = cluster_cm.__enter__()
+    except PostgresUnavailableError:
+        return
+    config.stash[_SHARED_CLUSTER] = cluster_cm
+    os.environ["WAREHOUSE_PG_HOST"] = cluster.host
+    os.environ["WAREHOUSE_PG_PORT"] = str(cluster.port)
+    os.environ["WAREHOUSE_PG_USER"] = cluster.user
+    os.environ["WAREHOUSE_PG_PASSWORD"] = cluster.password
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the PostgreSQL cluster the xdist controller started for its workers."""
+    cluster_cm = config.stash.get(_SHARED_CLUSTER, None)
+    if cluster_cm is not None:
+        del config.stash[_SHARED_CLUSTER]
+        cluster_cm.__exit__(None, None, None)
+        for name in ("HOST", "PORT", "USER", "PASSWORD"):
+            os.environ.pop(f"WAREHOUSE_PG_{name}", None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
