@@ -287,6 +287,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for name, value in callspec.params.items():
             defs = info.name2fixturedefs.get(name)
             if defs and defs[-1].scope in {"module", "package", "session"}:
-                group = f"{item.module.__name__ if item.module else ''}:{name}={value}"
+                group = f"{item.nodeid.split('::')[0]}:{name}={value}"
                 item.add_marker(pytest.mark.xdist_group(group))
                 break
