@@ -28,6 +28,7 @@ from ingestion.erp.helpers import (
     connectorx_url,
     erp_table_adapter,
     money_as_decimal,
+    not_null,
     read_tombstones,
 )
 from ingestion.erp.settings import (
@@ -67,7 +68,9 @@ def _tombstones(
         for batch in read_tombstones(
             conn_url, table_name, key_columns, watermark.since(), batch_rows
         ):
-            yield watermark.tombstones(batch)
+            yield declare(watermark.tombstones(batch))
+
+    declare = not_null([*key_columns, CURSOR_COLUMN])
 
     hints = _merge_hints(table_name, tombstones=True)
     return dlt.resource(deletions, name=f"{table_name}__deletions", table_name=table_name, **hints)
@@ -134,9 +137,9 @@ def erp_source(
     resources: list[DltResource] = []
     for table in REFERENCE_TABLES:
         if table.name in wanted:
-            resources.append(
-                erp_table(table.name, list(table.primary_key), write_disposition="replace")
-            )
+            resource = erp_table(table.name, list(table.primary_key), write_disposition="replace")
+            resource.add_map(not_null(table.primary_key))
+            resources.append(resource)
     for table in MUTABLE_TABLES:
         if table.name not in wanted:
             continue
@@ -146,6 +149,7 @@ def erp_source(
         )
         resource.apply_hints(**_merge_hints(table.name, tombstones=False))
         resource.add_map(money_as_decimal(table.name))
+        resource.add_map(not_null([*table.primary_key, CURSOR_COLUMN]))
         resource.add_map(watermark.live_rows)
         resources.append(resource)
         resources.append(_tombstones(table.name, conn_url, watermark, chunk_size))
