@@ -272,12 +272,42 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             os.environ.pop(f"WAREHOUSE_PG_{name}", None)
 
 
+# Modules whose tests share a module-scoped world per target (``vault_world[duckdb]``): the
+# xdist scheduler below sends all the tests of one world to one worker.
+MODULE_WORLDS = ("tests/python/test_vault.py",)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Schedule single tests on any free worker, but the tests of one module world together.
+
+    pytest-xdist 3.8's ``--dist loadgroup`` cannot group on pytest 9 (it renames
+    ``item._nodeid``, which pytest 9 no longer reads), so the grouping is done here, in the
+    controller, from the node ids: ``test_vault.py::test_x[postgres]`` is in the work unit
+    ``test_vault.py[postgres]``; every other test is a unit of its own. Units are handed out
+    largest first (xdist's ``loadscopereorder``), so the module worlds start at once.
+    """
+    if config.getvalue("dist") not in {"load", "loadgroup"}:
+        return None  # another mode asked for (each, loadfile, ...): xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorldScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module, _, rest = nodeid.partition("::")
+            if module in MODULE_WORLDS and rest.endswith("]"):
+                return f"{module}[{rest.rsplit('[', 1)[1]}"
+            return nodeid
+
+    return WorldScheduling(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep the tests of one module- or session-scoped world on one xdist worker.
+    """Mark the tests of one module- or session-scoped world with one ``xdist_group``.
 
     A parametrized fixture wider than a test (``vault_world[duckdb]``) is built once per
-    worker that runs one of its tests; an ``xdist_group`` per fixture value sends them all
-    to one worker (``--dist loadgroup``).
+    worker that runs one of its tests. The marks say which tests belong together (for
+    ``--dist loadgroup`` once it works on pytest 9 again; the scheduler above does it now).
     """
     for item in items:
         callspec = getattr(item, "callspec", None)
