@@ -282,10 +282,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Schedule single tests on any free worker, but the tests of one module world together.
 
     pytest-xdist 3.8's ``--dist loadgroup`` cannot group on pytest 9 (it renames
-    ``item._nodeid``, which pytest 9 no longer reads), so the grouping is done here, in the
-    controller, from the node ids: ``test_vault.py::test_x[postgres]`` is in the work unit
-    ``test_vault.py[postgres]``; every other test is a unit of its own. Units are handed out
-    largest first (xdist's ``loadscopereorder``), so the module worlds start at once.
+    ``item._nodeid``, which pytest 9 no longer reads: pytest-dev/pytest-xdist#1386, open), so
+    the grouping is done here, in the controller, from the node ids:
+    ``test_vault.py::test_x[postgres]`` is in the work unit ``test_vault.py[postgres]``; every
+    other test is a unit of its own. Units are handed out largest first (xdist's
+    ``loadscopereorder``), so the module worlds start at once.
     """
     if config.getvalue("dist") not in {"load", "loadgroup"}:
         return None  # another mode asked for (each, loadfile, ...): xdist's own
