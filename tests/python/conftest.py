@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from worlds import Day0World, copy_world, day0_world, pristine_erp, shared_root
+from worlds import Day0World, copy_world, crm_api, day0_world, pristine_erp, shared_root
 
 from orchestration.pg_cluster import PgCluster, PostgresUnavailableError, throwaway_cluster
 from source_systems.crm.simulate import build_crm
@@ -197,16 +198,25 @@ class BuiltWorld:
 
 
 def copy_day0_world(
-    request: pytest.FixtureRequest, target: str, dest: Path, mp: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    target: str,
+    dest: Path,
+    mp: pytest.MonkeyPatch,
+    stack: contextlib.ExitStack,
 ) -> BuiltWorld:
-    """Copy the run's day-0 world on ``target`` into ``dest`` and point every tool at it."""
+    """Copy the run's day-0 world on ``target`` into ``dest`` and point every tool at it.
+
+    The copy's CRM API (where the loader needs one started) runs until ``stack`` closes.
+    """
     pg: PgCluster | None = request.getfixturevalue("pg") if target == "postgres" else None
     world: Day0World = day0_world(request.getfixturevalue("worlds_root"), target, pg)
     database = f"wh_{uuid.uuid4().hex[:10]}" if pg is not None else None
     values = copy_world(world, dest, database)
+    values |= stack.enter_context(crm_api(Path(values["CRM_DB_PATH"])))
     for name, value in values.items():
         mp.setenv(name, value)
-    mp.delenv("CRM_BASE_URL", raising=False)
+    if "CRM_BASE_URL" not in values:
+        mp.delenv("CRM_BASE_URL", raising=False)
     if pg is None:
         warehouse = Warehouse("duckdb", duckdb_path=Path(values["WAREHOUSE_DUCKDB_PATH"]))
     else:
@@ -222,9 +232,10 @@ def copy_day0_world(
 @pytest.fixture
 def day0(
     target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> BuiltWorld:
+) -> Iterator[BuiltWorld]:
     """This test's copy of the day-0 world on ``target`` (built once per run, then copied)."""
-    return copy_day0_world(request, target, tmp_path / "world", monkeypatch)
+    with contextlib.ExitStack() as stack:
+        yield copy_day0_world(request, target, tmp_path / "world", monkeypatch, stack)
 
 
 _SHARED_CLUSTER = pytest.StashKey[Any]()

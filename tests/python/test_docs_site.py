@@ -10,6 +10,7 @@ test`` installs the Debian package ``chromium``): a missing browser fails the te
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -113,8 +114,8 @@ def docs_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     The project is the run's shared day-0 world on DuckDB (a copy; see worlds.py).
     """
     root = tmp_path_factory.mktemp("docs-site")
-    with pytest.MonkeyPatch.context() as mp:
-        copy_day0_world(request, "duckdb", root / "world", mp)
+    with pytest.MonkeyPatch.context() as mp, contextlib.ExitStack() as servers:
+        copy_day0_world(request, "duckdb", root / "world", mp, servers)
         mp.setenv("DBT_TARGET_PATH", str(root / "target"))
         run_dbt(["docs", "generate"])
     return root / "target"

@@ -8,6 +8,7 @@ tests. The assertions below all read that one warehouse.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -144,8 +145,8 @@ def vault_world(
     """
     target = str(request.param)
     tmp = tmp_path_factory.mktemp(f"vault_{target}")
-    with pytest.MonkeyPatch.context() as mp:
-        day0 = copy_day0_world(request, target, tmp / "world", mp)
+    with pytest.MonkeyPatch.context() as mp, contextlib.ExitStack() as servers:
+        day0 = copy_day0_world(request, target, tmp / "world", mp, servers)
         wh, url, crm_path, landing = day0.warehouse, day0.erp_url, day0.crm_path, day0.landing
 
         world = VaultWorld(wh, url)

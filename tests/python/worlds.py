@@ -17,6 +17,7 @@ one builds it and the others wait for it and copy it.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -141,12 +142,29 @@ def world_environment(folder: Path) -> dict[str, str]:
 
 
 @contextmanager
+def crm_api(crm_path: Path) -> Iterator[dict[str, str]]:
+    """The demo CRM's API over ``crm_path`` for the block: the variables the CRM loader reads.
+
+    Where ``source_systems.world`` has ``crm_server`` (the loader no longer starts a server of
+    its own), one is started here and its URL and token given; else the loader starts its own
+    and this gives nothing.
+    """
+    crm_server = getattr(importlib.import_module("source_systems.world"), "crm_server", None)
+    if crm_server is None:
+        yield {}
+        return
+    with crm_server(crm_path, fault_rate=0) as crm:
+        yield {"CRM_BASE_URL": crm.base_url, "CRM_API_TOKEN": crm.token}
+
+
+@contextmanager
 def environment(values: dict[str, str]) -> Iterator[None]:
-    """``values`` set in ``os.environ``, ``CRM_BASE_URL`` unset, for the block; then restored."""
+    """``values`` set in ``os.environ`` for the block (``CRM_BASE_URL`` unset unless given)."""
     with pytest.MonkeyPatch.context() as mp:
         for name, value in values.items():
             mp.setenv(name, value)
-        mp.delenv("CRM_BASE_URL", raising=False)
+        if "CRM_BASE_URL" not in values:
+            mp.delenv("CRM_BASE_URL", raising=False)
         yield
 
 
@@ -190,9 +208,9 @@ def day0_world(root: Path, target: str, pg: PgCluster | None = None) -> Day0Worl
             finally:
                 conn.close()  # type: ignore[attr-defined]
             values |= pg_environment(pg, template)
-        with environment(values):
-            with connect(values["ERP_URL"]) as db:
-                build_crm(db, folder / CRM_FILE)
+        with connect(values["ERP_URL"]) as db:
+            build_crm(db, folder / CRM_FILE)
+        with crm_api(folder / CRM_FILE) as api, environment(values | api):
             load_erp(target)
             load_crm(target)
             load_carrier(target)
