@@ -30,7 +30,7 @@ from ingestion.crm import settings as crm_settings
 from ingestion.crm.helpers import cursor_of, explain_failure
 from ingestion.destinations import TARGETS
 from ingestion.erp import erp_source
-from ingestion.erp.settings import CURSOR_COLUMN, DATASET_NAME, DEFAULT_LAG_SECONDS, PIPELINE_NAME
+from ingestion.erp.settings import DATASET_NAME, DEFAULT_LAG_SECONDS, PIPELINE_NAME
 from ingestion.runner import make_pipeline, run, warehouse_lock
 from source_systems.carrier.schema import landing_dir
 from source_systems.crm.server import FaultSettings, api_token, running_crm
@@ -64,10 +64,12 @@ def load_erp(
             # instead of merging it through staging tables (about 2x faster at SF 1).
             for resource in source.resources.values():
                 resource.apply_hints(write_disposition="replace")
-                if CURSOR_COLUMN in (resource.columns or {}):  # type: ignore[operator]
-                    # a snapshot has one version per key: the merge's dedup_sort has nothing
-                    # to sort, and dlt warns when replace meets it
-                    resource.apply_hints(columns={CURSOR_COLUMN: {"dedup_sort": None}})
+                # A snapshot has one version per key: the merge's dedup_sort has nothing to
+                # sort, and dlt warns when replace meets it.
+                columns = resource.columns if isinstance(resource.columns, dict) else {}
+                for name, hint in columns.items():
+                    if hint.get("dedup_sort"):
+                        resource.apply_hints(columns={name: {"dedup_sort": None}})
         run(pipeline, source, target)
     seconds = time.perf_counter() - started
     rows = _rows_per_table(pipeline)
