@@ -46,8 +46,12 @@ lint:
 governance:
 	$(BIN)/warehouse governance
 
+## pytest: the tests on PYTEST_WORKERS pytest-xdist workers (2 by default; 0 = one process).
+## Tests sharing a module-wide world stay on one worker (--dist loadgroup); the workers share
+## one throwaway PostgreSQL cluster and the built worlds of tests/python/worlds.py
+PYTEST_WORKERS ?= 2
 pytest:
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 ## diagrams: docs/star_schema.svg and docs/lineage.svg from target/manifest.json
 diagrams:

@@ -28,6 +28,7 @@ from ingestion.erp.helpers import (
     connectorx_url,
     erp_table_adapter,
     money_as_decimal,
+    not_null,
     read_tombstones,
 )
 from ingestion.erp.settings import (
@@ -77,7 +78,9 @@ def _tombstones(
             tombstone_table=tombstones,
             cursor_column=cursor,
         ):
-            yield watermark.tombstones(batch)
+            yield declare(watermark.tombstones(batch))
+
+    declare = not_null([*key_columns, cursor])
 
     hints = _merge_hints(table, tombstones=True)
     return dlt.resource(deletions, name=f"{table.name}__deletions", table_name=table.name, **hints)
@@ -148,9 +151,9 @@ def erp_source(
     resources: list[DltResource] = []
     for table in contract:
         if table.name in wanted and not table.mutable:
-            resources.append(
-                erp_table(table.name, list(table.primary_key), write_disposition="replace")
-            )
+            resource = erp_table(table.name, list(table.primary_key), write_disposition="replace")
+            resource.add_map(not_null(table.primary_key))
+            resources.append(resource)
     for table in contract:
         if table.name not in wanted or table.cursor_column is None:
             continue
@@ -162,6 +165,7 @@ def erp_source(
         )
         resource.apply_hints(**_merge_hints(table, tombstones=False))
         resource.add_map(money_as_decimal(table.name))
+        resource.add_map(not_null([*table.primary_key, table.cursor_column]))
         resource.add_map(watermark.live_rows)
         resources.append(resource)
         if tombstones:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -219,6 +219,24 @@ def erp_table_adapter(table: sa.Table) -> sa.Table:
         if column.name not in contract.primary_key:
             column.nullable = True
     return table
+
+
+def not_null(columns: Sequence[str]) -> Callable[[pa.Table], pa.Table]:
+    """A map that declares ``columns`` not null in a batch's Arrow schema, as dlt's schema does.
+
+    connectorx makes every Arrow field nullable, while the table's schema says the primary key
+    (reflected ``NOT NULL``) and ``updated_at`` (our hint) are not; dlt then warns on every load
+    that "column hints were different". The values are never null, so the batch says so too.
+    """
+    wanted = set(columns)
+
+    def declare(table: pa.Table) -> pa.Table:
+        if not any(f.nullable and f.name in wanted for f in table.schema):
+            return table
+        fields = [f.with_nullable(False) if f.name in wanted else f for f in table.schema]
+        return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
+    return declare
 
 
 def money_as_decimal(table_name: str) -> Callable[[pa.Table], pa.Table]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from worlds import Day0World, copy_world, crm_api, day0_world, pristine_erp, shared_root
 
 from orchestration.pg_cluster import PgCluster, PostgresUnavailableError, throwaway_cluster
 from source_systems.crm.simulate import build_crm
@@ -115,11 +117,21 @@ def warehouse(
 def make_erp(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Callable[..., str]:
-    """Build an ERP at day 0 and return its URL (``ERP_URL`` is set to the last one built)."""
+    """Build an ERP at day 0 and return its URL (``ERP_URL`` is set to the last one built).
 
-    def _make(dialect: str = "sqlite", *, seed: int = SEED, name: str = "erp") -> str:
+    A SQLite ERP is a copy of the seed's day-0 ERP built once per run, unless ``fresh``.
+    """
+
+    def _make(
+        dialect: str = "sqlite", *, seed: int = SEED, name: str = "erp", fresh: bool = False
+    ) -> str:
         if dialect == "sqlite":
             url = f"sqlite:///{tmp_path / name}.sqlite"
+            if not fresh:  # a copy of the seed's day-0 ERP, built once per run (worlds.py)
+                root = request.getfixturevalue("worlds_root")
+                shutil.copyfile(pristine_erp(root, seed), tmp_path / f"{name}.sqlite")
+                monkeypatch.setenv("ERP_URL", url)
+                return url
         else:
             pg: PgCluster = request.getfixturevalue("pg")
             database = f"{name}_{uuid.uuid4().hex[:10]}"
@@ -173,3 +185,159 @@ def assert_dbt_passed(results: object) -> None:
             assert r.node.resource_type == "exposure", r.node.name
         else:
             assert status in {"success", "pass"}, (r.node.name, status, r.message)
+
+
+# --- Shared built worlds (worlds.py) and pytest-xdist --------------------------------------
+
+
+@pytest.fixture(scope="session")
+def worlds_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of this run's shared built worlds (one for all xdist workers)."""
+    return shared_root(tmp_path_factory)
+
+
+@dataclass
+class BuiltWorld:
+    """A test's own copy of the day-0 world: loaded, ``dbt build`` passed (worlds.py)."""
+
+    warehouse: Warehouse
+    erp_url: str
+    crm_path: Path
+    landing: Path
+
+
+def copy_day0_world(
+    request: pytest.FixtureRequest,
+    target: str,
+    dest: Path,
+    mp: pytest.MonkeyPatch,
+    stack: contextlib.ExitStack,
+) -> BuiltWorld:
+    """Copy the run's day-0 world on ``target`` into ``dest`` and point every tool at it.
+
+    The copy's CRM API (where the loader needs one started) runs until ``stack`` closes.
+    """
+    pg: PgCluster | None = request.getfixturevalue("pg") if target == "postgres" else None
+    world: Day0World = day0_world(request.getfixturevalue("worlds_root"), target, pg)
+    database = f"wh_{uuid.uuid4().hex[:10]}" if pg is not None else None
+    values = copy_world(world, dest, database)
+    values |= stack.enter_context(crm_api(Path(values["CRM_DB_PATH"])))
+    for name, value in values.items():
+        mp.setenv(name, value)
+    if "CRM_BASE_URL" not in values:
+        mp.delenv("CRM_BASE_URL", raising=False)
+    if pg is None:
+        warehouse = Warehouse("duckdb", duckdb_path=Path(values["WAREHOUSE_DUCKDB_PATH"]))
+    else:
+        warehouse = Warehouse("postgres", pg=pg, database=database)
+    return BuiltWorld(
+        warehouse,
+        values["ERP_URL"],
+        Path(values["CRM_DB_PATH"]),
+        Path(values["CARRIER_LANDING_DIR"]),
+    )
+
+
+@pytest.fixture
+def day0(
+    target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[BuiltWorld]:
+    """This test's copy of the day-0 world on ``target`` (built once per run, then copied)."""
+    with contextlib.ExitStack() as stack:
+        yield copy_day0_world(request, target, tmp_path / "world", monkeypatch, stack)
+
+
+_SHARED_CLUSTER = pytest.StashKey[Any]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Set up pytest-xdist runs: one PostgreSQL cluster for all workers, a dbt target each.
+
+    The controller (``-n N``) starts the throwaway cluster before the workers start and
+    hands it to them as ``WAREHOUSE_PG_*`` (the ``pg`` fixture's running-server case), so
+    the workers share it and the day-0 template database built in it; ``pytest_unconfigure``
+    stops it. If it cannot start, each worker tries its own as without xdist. Each worker
+    writes dbt's target folder (manifest, compiled SQL) in ``target/pytest-<worker>``.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        if "DBT_TARGET_PATH" not in os.environ:
+            from source_systems.erp.database import PROJECT_ROOT
+
+            os.environ["DBT_TARGET_PATH"] = str(PROJECT_ROOT / "target" / f"pytest-{worker}")
+        return
+    if not config.getoption("numprocesses", default=None) or os.environ.get("WAREHOUSE_PG_HOST"):
+        return
+    if config.getoption("collectonly", default=False):
+        return
+    cluster_cm = throwaway_cluster()
+    try:
+        cluster = cluster_cm.__enter__()
+    except PostgresUnavailableError:
+        return
+    config.stash[_SHARED_CLUSTER] = cluster_cm
+    os.environ["WAREHOUSE_PG_HOST"] = cluster.host
+    os.environ["WAREHOUSE_PG_PORT"] = str(cluster.port)
+    os.environ["WAREHOUSE_PG_USER"] = cluster.user
+    os.environ["WAREHOUSE_PG_PASSWORD"] = cluster.password
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the PostgreSQL cluster the xdist controller started for its workers."""
+    cluster_cm = config.stash.get(_SHARED_CLUSTER, None)
+    if cluster_cm is not None:
+        del config.stash[_SHARED_CLUSTER]
+        cluster_cm.__exit__(None, None, None)
+        for name in ("HOST", "PORT", "USER", "PASSWORD"):
+            os.environ.pop(f"WAREHOUSE_PG_{name}", None)
+
+
+# Modules whose tests share a module-scoped world per target (``vault_world[duckdb]``): the
+# xdist scheduler below sends all the tests of one world to one worker.
+MODULE_WORLDS = ("tests/python/test_vault.py",)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Schedule single tests on any free worker, but the tests of one module world together.
+
+    pytest-xdist 3.8's ``--dist loadgroup`` cannot group on pytest 9 (it renames
+    ``item._nodeid``, which pytest 9 no longer reads: pytest-dev/pytest-xdist#1386, open), so
+    the grouping is done here, in the controller, from the node ids:
+    ``test_vault.py::test_x[postgres]`` is in the work unit ``test_vault.py[postgres]``; every
+    other test is a unit of its own. Units are handed out largest first (xdist's
+    ``loadscopereorder``), so the module worlds start at once.
+    """
+    if config.getvalue("dist") not in {"load", "loadgroup"}:
+        return None  # another mode asked for (each, loadfile, ...): xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorldScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module, _, rest = nodeid.partition("::")
+            if module in MODULE_WORLDS and rest.endswith("]"):
+                return f"{module}[{rest.rsplit('[', 1)[1]}"
+            return nodeid
+
+    return WorldScheduling(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of one module- or session-scoped world with one ``xdist_group``.
+
+    A parametrized fixture wider than a test (``vault_world[duckdb]``) is built once per
+    worker that runs one of its tests. The marks say which tests belong together (for
+    ``--dist loadgroup`` once it works on pytest 9 again; the scheduler above does it now).
+    """
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        info = getattr(item, "_fixtureinfo", None)
+        if callspec is None or info is None:
+            continue
+        for name, value in callspec.params.items():
+            defs = info.name2fixturedefs.get(name)
+            if defs and defs[-1].scope in {"module", "package", "session"}:
+                group = f"{item.nodeid.split('::')[0]}:{name}={value}"
+                item.add_marker(pytest.mark.xdist_group(group))
+                break

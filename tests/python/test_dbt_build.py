@@ -1,6 +1,7 @@
 """The warehouse built day by day with dbt, on DuckDB and PostgreSQL.
 
-One world per target: built at day 0, moved on three business days with a load and a dbt run
+One world per target: the run's shared day-0 world (loaded, a full ``dbt build`` passed; see
+``worlds.py``) copied, then moved on three business days with a load and a dbt run
 after each (the snapshots' cadence; every dbt test runs at day 0 and on the last day). Checked:
 staging holds what the sources hold; the marts give the same business answers as plain SQL on
 the ERP source database; SCD2 history, deletions and the as-of rule; and a ``--full-refresh``
@@ -13,13 +14,12 @@ import hashlib
 import json
 import re
 import sqlite3
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Warehouse, assert_dbt_passed
+from conftest import BuiltWorld, Warehouse, assert_dbt_passed
 
 from ingestion.cli import load_carrier, load_crm, load_erp
 from orchestration.dbt import run_dbt
@@ -238,21 +238,12 @@ def _removable_customer(erp_url: str, crm_path: Path) -> int:
     return next(key for (key,) in candidates if key not in profiled)
 
 
-def test_warehouse_built_day_by_day(
-    warehouse: Warehouse,
-    make_erp: Callable[..., str],
-    make_crm: Callable[[str], Path],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    monkeypatch.setenv("CARRIER_LANDING_DIR", str(tmp_path / "landing"))
+def test_warehouse_built_day_by_day(day0: BuiltWorld) -> None:
+    warehouse, url, crm_path = day0.warehouse, day0.erp_url, day0.crm_path
     target = warehouse.target
-    url = make_erp()
-    crm_path = make_crm(url)
 
-    # Day 0: the ERP as built.
-    _load_all(target)
-    _build(target)
+    # Day 0: the ERP as built, loaded and built by a full `dbt build` whose every node passed
+    # (the run's shared day-0 world, conftest.py `day0`; this test moves its own copy on).
     _assert_reconciles(url, warehouse)
 
     # Three business days, each loaded and run; on the last, a customer is deleted.

@@ -1,6 +1,6 @@
 """The dbt docs site: served by ``dbt docs serve``, its lineage graph renders in headless Chromium.
 
-The project is built on a small world (``build_small_warehouse``) and its docs generated; the
+The project is the run's shared day-0 world on DuckDB (``worlds.py``), its docs generated; the
 test serves them with ``dbt docs serve``, opens the lineage graph (``#!/overview?g_v=1``) in
 headless Chromium kept off the network, and reads from the page itself which nodes the graph
 holds and whether its node layer has been painted. A screenshot of the graph is kept at
@@ -10,6 +10,7 @@ test`` installs the Debian package ``chromium``): a missing browser fails the te
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -25,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import copy_day0_world
 
-from orchestration.governance import build_small_warehouse
+from orchestration.dbt import run_dbt
 from source_systems.erp.database import PROJECT_ROOT
 
 ARTIFACT = PROJECT_ROOT / "target" / "artifacts" / "docs_lineage.png"
@@ -106,10 +108,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def docs_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """dbt's target folder of a small built project with its docs generated."""
+def docs_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dbt's target folder of a small built project with its docs generated.
+
+    The project is the run's shared day-0 world on DuckDB (a copy; see worlds.py).
+    """
     root = tmp_path_factory.mktemp("docs-site")
-    return build_small_warehouse(root / "world", root / "target", days=0)
+    with pytest.MonkeyPatch.context() as mp, contextlib.ExitStack() as servers:
+        copy_day0_world(request, "duckdb", root / "world", mp, servers)
+        mp.setenv("DBT_TARGET_PATH", str(root / "target"))
+        run_dbt(["docs", "generate"])
+    return root / "target"
 
 
 @pytest.fixture

@@ -1,31 +1,27 @@
 """The Data Vault on DuckDB and PostgreSQL: insert-only, idempotent, reconciled, deletes ended.
 
-One world per target (module scope): the ERP, the CRM and the carrier are loaded at day 0 and
-after each of a few simulated business days, with the raw vault run after every load,
-then ``dbt build`` builds the vault once more with all its tests. The assertions below all
-read that one warehouse.
+One world per target (module scope): the ERP, the CRM and the carrier loaded at day 0 (a copy
+of the run's shared day-0 world) and after each of a few simulated business days, with the
+raw vault run after every load, then ``dbt build`` builds the vault once more with all its
+tests. The assertions below all read that one warehouse.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import SCALE, SEED, TARGETS, Warehouse, assert_dbt_passed
+from conftest import TARGETS, Warehouse, assert_dbt_passed, copy_day0_world
 
 from ingestion.cli import load_carrier, load_crm, load_erp
 from orchestration.dbt import run_dbt
-from orchestration.pg_cluster import PgCluster
 from source_systems.carrier.feed import write_day
-from source_systems.crm.simulate import advance_crm, build_crm
-from source_systems.erp.build import build
+from source_systems.crm.simulate import advance_crm
 from source_systems.erp.database import connect
 from source_systems.erp.simulate import Simulator
-from source_systems.world import crm_server
 
 DAYS = 2
 GHOST = "0" * 64
@@ -143,50 +139,20 @@ def _run_raw_vault(target: str) -> None:
 def vault_world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[VaultWorld]:
-    """Build, load and vault one world on the target; shared by every test of the module."""
+    """Load and vault one world on the target; shared by every test of the module.
+
+    Day 0 is a copy of the run's shared day-0 world (loaded, a full ``dbt build`` passed:
+    the raw vault and the snapshots built once, as below after every load; see worlds.py).
+    """
     target = str(request.param)
     tmp = tmp_path_factory.mktemp(f"vault_{target}")
     with pytest.MonkeyPatch.context() as mp, contextlib.ExitStack() as servers:
-        mp.setenv("LOADER_PIPELINES_DIR", str(tmp / "dlt"))
-        mp.setenv("WAREHOUSE_DUCKDB_PATH", str(tmp / "warehouse.duckdb"))
-        mp.setenv("CARRIER_LANDING_DIR", str(tmp / "landing"))
-        if target == "duckdb":
-            wh = Warehouse("duckdb", duckdb_path=tmp / "warehouse.duckdb")
-        else:
-            pg: PgCluster = request.getfixturevalue("pg")
-            database = f"vault_{uuid.uuid4().hex[:10]}"
-            pg.create_database(database)
-            for name, value in [
-                ("HOST", pg.host),
-                ("PORT", str(pg.port)),
-                ("USER", pg.user),
-                ("PASSWORD", pg.password),
-                ("DATABASE", database),
-            ]:
-                mp.setenv(f"WAREHOUSE_PG_{name}", value)
-            wh = Warehouse("postgres", pg=pg, database=database)
-
-        url = f"sqlite:///{tmp / 'erp'}.sqlite"
-        mp.setenv("ERP_URL", url)
-        crm_path = tmp / "crm.sqlite"
-        mp.setenv("CRM_DB_PATH", str(crm_path))
-        with connect(url) as db:
-            build(db, scale_factor=SCALE, seed=SEED)
-            build_crm(db, crm_path)
-        # The demo CRM's API, handed to the loader as a user's CRM is (URL and token).
-        crm = servers.enter_context(crm_server(crm_path, fault_rate=0))
-        mp.setenv("CRM_BASE_URL", crm.base_url)
-        mp.setenv("CRM_API_TOKEN", crm.token)
+        day0 = copy_day0_world(request, target, tmp / "world", mp, servers)
+        wh, url, crm_path, landing = day0.warehouse, day0.erp_url, day0.crm_path, day0.landing
 
         world = VaultWorld(wh, url)
         started = time.monotonic()
-        load_erp(target)
-        load_crm(target)
-        load_carrier(target)
         vault_seconds = 0.0
-        t0 = time.monotonic()
-        run_dbt(VAULT_AND_SNAPSHOTS, target)
-        vault_seconds += time.monotonic() - t0
         world.orders_day0 = {
             int(r[0]) for r in wh.query("select order_id from staging.stg_erp__orders")
         }
@@ -195,7 +161,7 @@ def vault_world(
                 simulator = Simulator(db)
                 day = simulator.advance(1)[0]
                 advance_crm(db, crm_path)
-                write_day(db, tmp / "landing", day.day_number, simulator.seed)
+                write_day(db, landing, day.day_number, simulator.seed)
             load_erp(target)
             load_crm(target)
             load_carrier(target)
