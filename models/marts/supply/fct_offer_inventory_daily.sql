@@ -35,15 +35,23 @@ orders as (
 -- snapshot to the latest ERP business day loaded (the ERP takes orders
 -- every business day, so that is the latest order date, unless an offer
 -- was recorded later). Not up to the snapshots' 9999-12-31 high date.
+latest_order_day as (
+
+    select max(order_date) as order_date
+    from orders
+
+),
+
 bounds as (
 
     select
         min(cast(offers.recorded_at as date)) as first_date,
         greatest(
             max(cast(offers.recorded_at as date)),
-            (select max(orders.order_date) from orders)
+            max(latest_order_day.order_date)
         ) as last_date
     from offers
+    cross join latest_order_day
 
 ),
 
@@ -75,8 +83,8 @@ offer_days as (
     from days
     inner join offers
         on
-            offers.valid_from < days.day_end_at
-            and offers.valid_to >= days.day_end_at
+            days.day_end_at > offers.valid_from
+            and days.day_end_at <= offers.valid_to
     where not offers.is_deleted
 
 ),
@@ -101,13 +109,13 @@ final as (
     left join parts
         on
             offer_days.part_id = parts.part_id
-            and parts.valid_from < offer_days.day_end_at
-            and parts.valid_to >= offer_days.day_end_at
+            and offer_days.day_end_at > parts.valid_from
+            and offer_days.day_end_at <= parts.valid_to
     left join suppliers
         on
             offer_days.supplier_id = suppliers.supplier_id
-            and suppliers.valid_from < offer_days.day_end_at
-            and suppliers.valid_to >= offer_days.day_end_at
+            and offer_days.day_end_at > suppliers.valid_from
+            and offer_days.day_end_at <= suppliers.valid_to
 
 )
 

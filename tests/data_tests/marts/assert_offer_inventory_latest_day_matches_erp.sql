@@ -15,15 +15,23 @@ erp_offers as (
 
 ),
 
+last_snapshot as (
+
+    select max(snapshot_date) as snapshot_date
+    from inventory
+
+),
+
 latest_day as (
 
     select
-        part_id,
-        supplier_id,
-        available_quantity,
-        supply_cost
+        inventory.part_id,
+        inventory.supplier_id,
+        inventory.available_quantity,
+        inventory.supply_cost
     from inventory
-    where snapshot_date = (select max(snapshot_date) from inventory)
+    inner join last_snapshot
+        on inventory.snapshot_date = last_snapshot.snapshot_date
 
 ),
 
