@@ -317,6 +317,20 @@ def test_warehouse_built_day_by_day(
         ], fact
     assert warehouse.query("select count(*) from marts.fct_shipment_events") != [(0,)]
 
+    # Offer inventory: every offer on each of the four business days seen (day 0 to day 3),
+    # not on the snapshots' open-ended future; the last day holds the ERP's stock.
+    with connect(url) as db:
+        offers, stock = db.query("select count(*), sum(ps_availqty) from partsupp")[0]
+    inventory_days = warehouse.query(
+        "select snapshot_date, count(*) from marts.fct_offer_inventory_daily group by 1 order by 1"
+    )
+    assert [count for _, count in inventory_days] == [offers] * 4
+    assert (inventory_days[-1][0] - inventory_days[0][0]).days == 3
+    assert warehouse.query(
+        "select sum(available_quantity) from marts.fct_offer_inventory_daily "
+        "where snapshot_date = (select max(snapshot_date) from marts.fct_offer_inventory_daily)"
+    ) == [(stock,)]
+
     # Money: the facts agree with each other to the last decimal.
     assert warehouse.query(
         "select sum(net_amount), sum(total_amount) from marts.fct_orders"
