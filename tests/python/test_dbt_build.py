@@ -43,8 +43,11 @@ MARTS = [
     "dim_customers",
     "dim_dates",
     "dim_geography",
+    "dim_offers",
+    "dim_order_flags",
     "dim_parts",
     "dim_suppliers",
+    "fct_offer_inventory_daily",
     "fct_order_line_fulfilment",
     "fct_order_lines",
     "fct_orders",
@@ -304,6 +307,20 @@ def test_warehouse_built_day_by_day(day0: BuiltWorld) -> None:
             (0,)
         ], fact
     assert warehouse.query("select count(*) from marts.fct_shipment_events") != [(0,)]
+
+    # Offer inventory: every offer on each of the four business days seen (day 0 to day 3),
+    # not on the snapshots' open-ended future; the last day holds the ERP's stock.
+    with connect(url) as db:
+        offers, stock = db.query("select count(*), sum(ps_availqty) from partsupp")[0]
+    inventory_days = warehouse.query(
+        "select snapshot_date, count(*) from marts.fct_offer_inventory_daily group by 1 order by 1"
+    )
+    assert [count for _, count in inventory_days] == [offers] * 4
+    assert (inventory_days[-1][0] - inventory_days[0][0]).days == 3
+    assert warehouse.query(
+        "select sum(available_quantity) from marts.fct_offer_inventory_daily "
+        "where snapshot_date = (select max(snapshot_date) from marts.fct_offer_inventory_daily)"
+    ) == [(stock,)]
 
     # Money: the facts agree with each other to the last decimal.
     assert warehouse.query(

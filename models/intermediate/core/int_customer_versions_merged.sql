@@ -23,6 +23,7 @@ customer_versions as (
         account_balance,
         street_address_hash,
         phone_number_hash,
+        phone_country_code,
         loaded_at
     from customer_snapshots
 
@@ -116,6 +117,7 @@ merged as (
         customer_versions.account_balance,
         customer_versions.street_address_hash,
         customer_versions.phone_number_hash,
+        customer_versions.phone_country_code,
         customer_contact_versions.contact_id,
         customer_contact_versions.lifecycle_stage,
         customer_contact_versions.loyalty_tier,

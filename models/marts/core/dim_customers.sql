@@ -20,6 +20,7 @@ keyed as (
         account_balance,
         street_address_hash,
         phone_number_hash,
+        phone_country_code,
         contact_id,
         contact_id is not null as has_crm_profile,
         lifecycle_stage,
@@ -48,6 +49,7 @@ unknown_member as (
         cast(null as decimal(15, 2)) as account_balance,
         cast(null as text) as street_address_hash,
         cast(null as text) as phone_number_hash,
+        cast(null as text) as phone_country_code,
         cast(null as bigint) as contact_id,
         false as has_crm_profile,
         cast(null as text) as lifecycle_stage,
@@ -59,7 +61,7 @@ unknown_member as (
 
 ),
 
-final as (
+versions as (
 
     select
         customer_sk,
@@ -75,6 +77,7 @@ final as (
         account_balance,
         street_address_hash,
         phone_number_hash,
+        phone_country_code,
         contact_id,
         has_crm_profile,
         lifecycle_stage,
@@ -101,6 +104,7 @@ final as (
         account_balance,
         street_address_hash,
         phone_number_hash,
+        phone_country_code,
         contact_id,
         has_crm_profile,
         lifecycle_stage,
@@ -110,6 +114,77 @@ final as (
         email_address_hash,
         loaded_at
     from unknown_member
+
+),
+
+-- Type 1 part of the type 6 hybrid: the current version's values, written
+-- on every version of the customer (overwritten at each change).
+current_values as (
+
+    select
+        customer_id,
+        market_segment as current_market_segment,
+        geography_sk as current_geography_sk,
+        loyalty_tier as current_loyalty_tier
+    from versions
+    where is_current
+
+),
+
+-- Type 3 part: the market segment before the current one, i.e. that of
+-- the latest version whose segment differs from the current segment.
+earlier_segments as (
+
+    select
+        versions.customer_id,
+        versions.market_segment,
+        row_number() over (
+            partition by versions.customer_id
+            order by versions.valid_from desc
+        ) as recency
+    from versions
+    inner join current_values
+        on versions.customer_id = current_values.customer_id
+    where versions.market_segment <> current_values.current_market_segment
+
+),
+
+final as (
+
+    select
+        versions.customer_sk,
+        versions.customer_id,
+        versions.valid_from,
+        versions.valid_to,
+        versions.is_current,
+        versions.is_deleted,
+        versions.customer_name,
+        versions.nation_id,
+        versions.geography_sk,
+        versions.market_segment,
+        versions.account_balance,
+        versions.street_address_hash,
+        versions.phone_number_hash,
+        versions.phone_country_code,
+        versions.contact_id,
+        versions.has_crm_profile,
+        versions.lifecycle_stage,
+        versions.loyalty_tier,
+        versions.preferred_channel,
+        versions.has_marketing_consent,
+        versions.email_address_hash,
+        current_values.current_market_segment,
+        current_values.current_geography_sk,
+        current_values.current_loyalty_tier,
+        earlier_segments.market_segment as previous_market_segment,
+        versions.loaded_at
+    from versions
+    inner join current_values
+        on versions.customer_id = current_values.customer_id
+    left join earlier_segments
+        on
+            versions.customer_id = earlier_segments.customer_id
+            and earlier_segments.recency = 1
 
 )
 

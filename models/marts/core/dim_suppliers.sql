@@ -16,6 +16,7 @@ versions as (
         account_balance,
         street_address_hash,
         phone_number_hash,
+        phone_country_code,
         loaded_at
     from supplier_snapshots
 
@@ -36,6 +37,7 @@ keyed as (
         account_balance,
         street_address_hash,
         phone_number_hash,
+        phone_country_code,
         loaded_at
     from versions
 
@@ -56,6 +58,7 @@ unknown_member as (
         cast(null as decimal(15, 2)) as account_balance,
         cast(null as text) as street_address_hash,
         cast(null as text) as phone_number_hash,
+        cast(null as text) as phone_country_code,
         {{ scd2_low_date() }} as loaded_at
 
 ),
@@ -75,6 +78,7 @@ final as (
         account_balance,
         street_address_hash,
         phone_number_hash,
+        phone_country_code,
         loaded_at
     from keyed
 
@@ -93,6 +97,7 @@ final as (
         account_balance,
         street_address_hash,
         phone_number_hash,
+        phone_country_code,
         loaded_at
     from unknown_member
 

@@ -194,6 +194,12 @@ joined as (
             as supplier_sk,
         coalesce(suppliers.geography_sk, {{ unknown_member_sk() }})
             as supplier_geography_sk,
+        {{ surrogate_key([
+            'batch.order_priority',
+            'batch.order_status',
+            'batch.ship_mode',
+            'batch.ship_instructions',
+        ]) }} as order_flags_sk,
         batch.customer_id,
         batch.part_id,
         batch.supplier_id,

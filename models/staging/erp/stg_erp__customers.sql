@@ -12,6 +12,7 @@ renamed as (
         {{ mask_pii('trim(c_address)') }} as street_address_hash,
         cast(c_nationkey as bigint) as nation_id,
         {{ mask_pii('trim(c_phone)') }} as phone_number_hash,
+        {{ phone_country_code('trim(c_phone)') }} as phone_country_code,
         cast(c_acctbal as decimal(15, 2)) as account_balance,
         trim(c_mktsegment) as market_segment,
         trim(c_comment) as customer_comment,

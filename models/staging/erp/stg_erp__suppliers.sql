@@ -12,6 +12,7 @@ renamed as (
         {{ mask_pii('trim(s_address)') }} as street_address_hash,
         cast(s_nationkey as bigint) as nation_id,
         {{ mask_pii('trim(s_phone)') }} as phone_number_hash,
+        {{ phone_country_code('trim(s_phone)') }} as phone_country_code,
         cast(s_acctbal as decimal(15, 2)) as account_balance,
         trim(s_comment) as supplier_comment,
         cast(updated_at as timestamp) as updated_at,
