@@ -29,7 +29,7 @@ from ingestion.crm import crm_source
 from ingestion.crm import settings as crm_settings
 from ingestion.crm.helpers import cursor_of, explain_failure
 from ingestion.destinations import TARGETS
-from ingestion.erp import erp_source
+from ingestion.erp import erp_source, reconcile_erp
 from ingestion.erp.settings import DATASET_NAME, DEFAULT_LAG_SECONDS, PIPELINE_NAME
 from ingestion.runner import make_pipeline, run, warehouse_lock
 from source_systems.carrier.schema import landing_dir
@@ -53,9 +53,15 @@ def load_erp(
     url: str | None = None,
     lag_seconds: float = DEFAULT_LAG_SECONDS,
     tables: list[str] | None = None,
+    reconcile: bool = True,
 ) -> dict[str, Any]:
-    """Load the ERP into ``target`` and return a summary (rows per table, seconds, rows/s)."""
+    """Load the ERP into ``target`` and return a summary (rows per table, seconds, rows/s).
+
+    With ``reconcile`` (the default) the load is followed by the ERP reconciliation (see
+    :mod:`ingestion.erp.reconcile`); its counts are the summary's ``reconciliation``.
+    """
     started = time.perf_counter()
+    reconciliation: dict[str, Any] | None = None
     with warehouse_lock(target):
         pipeline = make_pipeline(PIPELINE_NAME, target, DATASET_NAME)
         source = erp_source(erp_url=erp_url(url), lag_seconds=lag_seconds, tables=tables)
@@ -65,10 +71,12 @@ def load_erp(
             for resource in source.resources.values():
                 resource.apply_hints(write_disposition="replace")
         run(pipeline, source, target)
-    seconds = time.perf_counter() - started
-    rows = _rows_per_table(pipeline)
+        seconds = time.perf_counter() - started
+        rows = _rows_per_table(pipeline)
+        if reconcile:
+            reconciliation = reconcile_erp(pipeline, target, erp_url(url), tables=tables).as_dict()
     total = sum(rows.values())
-    return {
+    summary = {
         "pipeline": pipeline.pipeline_name,
         "dataset": DATASET_NAME,
         "rows": rows,
@@ -76,6 +84,9 @@ def load_erp(
         "seconds": round(seconds, 2),
         "rows_per_second": round(total / seconds) if seconds else None,
     }
+    if reconciliation is not None:
+        summary["reconciliation"] = reconciliation
+    return summary
 
 
 def carrier_bucket_url(url: str | None = None) -> str:
@@ -182,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lag-seconds", type=float, default=DEFAULT_LAG_SECONDS)
     parser.add_argument("--tables", nargs="*", help="load only these ERP tables")
     parser.add_argument(
+        "--no-reconcile",
+        dest="reconcile",
+        action="store_false",
+        help="skip the ERP reconciliation after the load (counts and hashes per key range)",
+    )
+    parser.add_argument(
         "--bucket-url",
         help="carrier files to read (default: $CARRIER_BUCKET_URL or the landing folder)",
     )
@@ -197,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         summary = load_carrier(args.target, bucket_url=args.bucket_url)
     else:
         summary = load_erp(
-            args.target, url=args.erp_url, lag_seconds=args.lag_seconds, tables=args.tables
+            args.target,
+            url=args.erp_url,
+            lag_seconds=args.lag_seconds,
+            tables=args.tables,
+            reconcile=args.reconcile,
         )
     json.dump(summary, sys.stdout, indent=2)
     sys.stdout.write("\n")

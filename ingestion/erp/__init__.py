@@ -25,63 +25,81 @@ from dlt.sources.sql_database import sql_table
 
 from ingestion.erp.helpers import (
     Watermark,
+    add_row_hash,
     connectorx_url,
     erp_table_adapter,
+    merge_hints,
     money_as_decimal,
-    read_tombstones,
 )
-from ingestion.erp.settings import (
-    CHUNK_SIZE,
-    CURSOR_COLUMN,
-    DEFAULT_LAG_SECONDS,
-    DELETED_FLAG,
-)
-from ingestion.runner import MERGE_DELETE_INSERT
+from ingestion.erp.reconcile import Reconciliation, reconcile
+from ingestion.erp.settings import CHUNK_SIZE, CURSOR_COLUMN, DEFAULT_LAG_SECONDS
+from ingestion.runner import run
 from source_systems.erp.schema import MUTABLE_TABLES, REFERENCE_TABLES, TABLES_BY_NAME
 
 
-def _merge_hints(table_name: str, *, tombstones: bool) -> dict[str, Any]:
-    """Hints shared by a table's two resources: merge on the key, latest ``updated_at`` wins.
-
-    The ``hard_delete`` column is declared on the tombstone resource only: the live table has
-    no such column to reflect.
-    """
-    columns: dict[str, Any] = {
-        CURSOR_COLUMN: {"data_type": "timestamp", "nullable": False, "dedup_sort": "desc"},
-    }
-    if tombstones:
-        columns[DELETED_FLAG] = {"data_type": "bool", "nullable": True, "hard_delete": True}
-    return {
-        "write_disposition": MERGE_DELETE_INSERT,
-        "primary_key": list(TABLES_BY_NAME[table_name].primary_key),
-        "columns": columns,
-    }
-
-
-def _tombstones(
-    table_name: str, conn_url: str, watermark: Watermark, batch_rows: int
-) -> DltResource:
-    key_columns = list(TABLES_BY_NAME[table_name].primary_key)
+def _tombstones(table_name: str, watermark: Watermark) -> DltResource:
+    """The deletes of one table the raw table still has to apply (see :class:`Watermark`)."""
 
     def deletions() -> Iterator[pa.Table]:
-        for batch in read_tombstones(
-            conn_url, table_name, key_columns, watermark.since(), batch_rows
-        ):
-            yield watermark.tombstones(batch)
+        yield from watermark.deletions()
 
-    hints = _merge_hints(table_name, tombstones=True)
+    hints = merge_hints(list(TABLES_BY_NAME[table_name].primary_key), tombstones=True)
     return dlt.resource(deletions, name=f"{table_name}__deletions", table_name=table_name, **hints)
 
 
-def _since_filter(watermark: Watermark) -> Callable[[Any, sa.Table], Any]:
-    """A query adapter: read only rows stamped at or after the watermark."""
+def _since_filter(watermark: Watermark, first_key: str) -> Callable[[Any, sa.Table], Any]:
+    """A query adapter: rows stamped at or after the watermark, and keys deleted and back."""
 
     def adapt(query: Any, table: sa.Table) -> Any:
-        return query.where(table.c[CURSOR_COLUMN] >= watermark.since()).order_by(
-            table.c[CURSOR_COLUMN]
-        )
+        wanted = table.c[CURSOR_COLUMN] >= watermark.since()
+        restore = watermark.restore_keys()
+        if restore:
+            wanted = sa.or_(wanted, table.c[first_key].in_(restore))
+        return query.where(wanted).order_by(table.c[CURSOR_COLUMN])
 
     return adapt
+
+
+def erp_table(
+    erp_url: str,
+    name: str,
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    write_disposition: Literal["append", "replace"] = "append",
+    query_adapter_callback: Callable[[Any, sa.Table], Any] | None = None,
+) -> DltResource:
+    """One ERP table through ``sql_table``: the arguments every table shares, plus its own."""
+    return sql_table(
+        credentials=erp_url,
+        table=name,
+        backend="connectorx",
+        backend_kwargs={
+            "conn": connectorx_url(erp_url),
+            "return_type": "arrow_stream",
+            "batch_size": chunk_size,
+        },
+        reflection_level="full_with_precision",
+        table_adapter_callback=erp_table_adapter,
+        chunk_size=chunk_size,
+        write_disposition=write_disposition,
+        primary_key=list(TABLES_BY_NAME[name].primary_key),
+        query_adapter_callback=query_adapter_callback,
+    )
+
+
+def hashed_rows(
+    erp_url: str,
+    name: str,
+    query_adapter_callback: Callable[[Any, sa.Table], Any] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> DltResource:
+    """The rows of a mutable ERP table as they land in raw: money typed, content hash added."""
+    resource = erp_table(
+        erp_url, name, chunk_size=chunk_size, query_adapter_callback=query_adapter_callback
+    )
+    resource.add_map(money_as_decimal(name))
+    resource.add_map(add_row_hash)
+    return resource
 
 
 @dlt.source(name="erp", max_table_nesting=0)
@@ -100,53 +118,60 @@ def erp_source(
         tables: load only these tables (default: all).
 
     """
-    wanted = set(tables or TABLES_BY_NAME)
-    unknown = wanted - set(TABLES_BY_NAME)
-    if unknown:
-        raise ValueError(f"unknown ERP tables: {sorted(unknown)}")
+    wanted = _wanted(tables)
     conn_url = connectorx_url(erp_url)
-
-    def erp_table(
-        name: str,
-        primary_key: list[str],
-        *,
-        write_disposition: Literal["append", "replace"] = "append",
-        query_adapter_callback: Callable[[Any, sa.Table], Any] | None = None,
-    ) -> DltResource:
-        """One ERP table through ``sql_table``: the arguments every table shares, plus its own."""
-        return sql_table(
-            credentials=erp_url,
-            table=name,
-            backend="connectorx",
-            backend_kwargs={
-                "conn": conn_url,
-                "return_type": "arrow_stream",
-                "batch_size": chunk_size,
-            },
-            reflection_level="full_with_precision",
-            table_adapter_callback=erp_table_adapter,
-            chunk_size=chunk_size,
-            write_disposition=write_disposition,
-            primary_key=primary_key,
-            query_adapter_callback=query_adapter_callback,
-        )
-
     resources: list[DltResource] = []
     for table in REFERENCE_TABLES:
         if table.name in wanted:
             resources.append(
-                erp_table(table.name, list(table.primary_key), write_disposition="replace")
+                erp_table(erp_url, table.name, chunk_size=chunk_size, write_disposition="replace")
             )
     for table in MUTABLE_TABLES:
         if table.name not in wanted:
             continue
-        watermark = Watermark(table.name, list(table.primary_key), lag_seconds)
-        resource = erp_table(
-            table.name, list(table.primary_key), query_adapter_callback=_since_filter(watermark)
-        )
-        resource.apply_hints(**_merge_hints(table.name, tombstones=False))
-        resource.add_map(money_as_decimal(table.name))
+        keys = list(table.primary_key)
+        watermark = Watermark(table.name, keys, lag_seconds, conn_url)
+        resource = hashed_rows(erp_url, table.name, _since_filter(watermark, keys[0]), chunk_size)
+        resource.apply_hints(**merge_hints(keys, tombstones=False, reflected=True))
         resource.add_map(watermark.live_rows)
         resources.append(resource)
-        resources.append(_tombstones(table.name, conn_url, watermark, chunk_size))
+        resources.append(_tombstones(table.name, watermark))
     return resources
+
+
+def _wanted(tables: Sequence[str] | None) -> set[str]:
+    wanted = set(tables or TABLES_BY_NAME)
+    unknown = wanted - set(TABLES_BY_NAME)
+    if unknown:
+        raise ValueError(f"unknown ERP tables: {sorted(unknown)}")
+    return wanted
+
+
+@dlt.source(name="erp", max_table_nesting=0)
+def _repair_source(resources: list[DltResource]) -> list[DltResource]:
+    """The repair resources of a reconciliation, in the ERP source's schema."""
+    return resources
+
+
+def reconcile_erp(
+    pipeline: dlt.Pipeline,
+    target: str,
+    erp_url: str,
+    *,
+    tables: Sequence[str] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> Reconciliation:
+    """Compare the mutable raw tables with the ERP per key range and repair what differs.
+
+    See :mod:`ingestion.erp.reconcile`. Run it after a load, inside the same warehouse lock.
+    """
+    wanted = _wanted(tables)
+
+    def read(name: str, adapter: Callable[[Any, sa.Table], Any] | None) -> DltResource:
+        return hashed_rows(erp_url, name, adapter, chunk_size)
+
+    def load(resources: list[DltResource]) -> None:
+        run(pipeline, _repair_source(resources), target)
+
+    checked = [(t.name, list(t.primary_key)) for t in MUTABLE_TABLES if t.name in wanted]
+    return reconcile(pipeline, read, checked, load)
