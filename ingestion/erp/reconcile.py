@@ -148,7 +148,48 @@ def _raw_versions(
 
 
 def _in_ranges(first_key: str, width: int, starts: list[int]) -> str:
+    """SQL (warehouse, DuckDB) selecting the rows of the ranges starting at ``starts``."""
     return f"{first_key} - {first_key} % {width} in ({', '.join(map(str, starts))})"
+
+
+MAX_SPANS = 200
+"""Most ``or``-ed key spans in one ERP query (SQLite limits expression depth to 1,000)."""
+
+
+def _spans(starts: list[int], width: int) -> list[tuple[int, int]]:
+    """Key spans [from, to) covering the ranges at ``starts``, adjacent ranges joined.
+
+    One span from the first to the last when there would be more than :data:`MAX_SPANS`.
+    Plain comparisons, because ``%`` would reach a PostgreSQL ERP escaped (``%%``).
+    """
+    spans: list[tuple[int, int]] = []
+    for start in starts:
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], start + width)
+        else:
+            spans.append((start, start + width))
+    if len(spans) > MAX_SPANS:
+        spans = [(spans[0][0], spans[-1][1])]
+    return spans
+
+
+def _span_filter(first_key: str, spans: list[tuple[int, int]]) -> Callable[[Any, sa.Table], Any]:
+    """A query adapter reading the keys in ``spans`` (dlt passes an engine to 3-argument ones)."""
+
+    def adapt(query: Any, table: sa.Table) -> Any:
+        column = table.c[first_key]
+        return query.where(sa.or_(*(sa.and_(column >= a, column < b) for a, b in spans)))
+
+    return adapt
+
+
+def _only(batch: pa.Table, first_key: str, width: int, starts: list[int]) -> pa.Table:
+    """The rows of ``batch`` inside the ranges at ``starts`` (a joined span reads more)."""
+    sql = f"select {first_key} - {first_key} % {width} in ({', '.join(map(str, starts))}) from b"
+    with duckdb.connect() as conn:
+        conn.register("b", batch.select([first_key]))
+        keep = [bool(row[0]) for row in conn.sql(sql).fetchall()]
+    return batch.filter(pa.array(keep, pa.bool_()))
 
 
 def reconcile(
@@ -182,11 +223,13 @@ def reconcile(
         if not starts:
             continue
         where = _in_ranges(first, width, starts)
+        spans = _spans(starts, width)
 
-        def in_ranges(query: Any, table: sa.Table, where: str = where) -> Any:
-            return query.where(sa.text(where))
-
-        fresh_parts = [b for b in read_table(name, in_ranges) if b.num_rows]
+        fresh_parts = [
+            _only(b, first, width, starts)
+            for b in read_table(name, _span_filter(first, spans))
+            if b.num_rows
+        ]
         held = _raw_versions(pipeline, name, key_columns, where)
         same = (ROW_HASH_COLUMN,)
         reload = [match_keys(b, held, key_columns, exists=False, same=same) for b in fresh_parts]
