@@ -7,9 +7,15 @@
   table's own newest ``updated_at`` (see :class:`~ingestion.erp.helpers.Watermark`), not a
   value kept in dlt's state: dlt 1.31's ``lag`` trips an assertion on Arrow datetime cursors,
   and a cursor read from the warehouse cannot drift from what actually landed.
+* Every mutable row carries ``_erp_row_hash``, a hash of its content: rows re-read inside the
+  lag window are dropped when raw holds the same key *and hash* (two edits can share a stamp).
 * Each mutable table has a second resource that reads the ERP's tombstones (``deleted_rows``)
-  incrementally and writes them into the same table with ``_erp_deleted = true``, a column with
-  dlt's ``hard_delete`` hint: the merge removes those keys from the raw table.
+  and writes them into the same table with ``_erp_deleted = true``, a column with dlt's
+  ``hard_delete`` hint: the merge removes those keys from the raw table. Tombstones are not
+  ordered against rows by stamp: the current ERP decides (a key that exists again is read
+  again, whatever its stamp; see :class:`~ingestion.erp.helpers.Watermark`).
+* :func:`reconcile_erp` compares raw with the ERP per key range (counts and hash sums) and
+  repairs what differs (:mod:`ingestion.erp.reconcile`); ``load erp`` runs it after each load.
 """
 
 from __future__ import annotations
