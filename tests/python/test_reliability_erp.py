@@ -10,6 +10,7 @@ reconciliation finds nothing left to repair. Case 8 needs the reconciliation.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -269,3 +270,23 @@ def _warehouse_execute(warehouse: Warehouse, statements: list[str]) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("target", ["duckdb"])
+def test_case08_reconciliation_repairs_from_an_erp_on_postgresql(
+    warehouse: Warehouse, make_erp: Callable[..., str]
+) -> None:
+    """Case 8 with the ERP on PostgreSQL: the repair reads its key ranges there too."""
+    url = make_erp("postgres")
+    _load(warehouse, url, reconcile=False)
+    with connect(url) as db:
+        clock = db.scalar("select clock_at from erp_state")
+        db.execute(
+            "update lineitem set l_comment = 'late commit', updated_at = ? "
+            "where l_orderkey = 1 and l_linenumber = 1",
+            (clock - timedelta(days=1),),
+        )
+    result = _load(warehouse, url, reconcile=True)["reconciliation"]
+    assert (result["ranges_repaired"], result["rows_repaired"]) == (1, 1), result
+    assert_raw_equals_erp(url, warehouse)
