@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tables", nargs="*", help="load only these ERP tables")
     parser.add_argument(
         "--no-reconcile",
-        dest="reconcile",
+        dest="erp_reconcile",
         action="store_false",
         help="skip the ERP reconciliation after the load (counts and hashes per key range)",
     )
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             url=args.erp_url,
             lag_seconds=args.lag_seconds,
             tables=args.tables,
-            reconcile=args.reconcile,
+            reconcile=args.erp_reconcile,
         )
     json.dump(summary, sys.stdout, indent=2)
     sys.stdout.write("\n")
