@@ -156,6 +156,33 @@ def test_case05_key_restored_with_its_old_stamp_stays(warehouse: Warehouse, erp:
     assert_nothing_to_repair(warehouse, erp)
 
 
+def test_case05_key_reinserted_with_a_stamp_before_its_tombstone_stays(
+    warehouse: Warehouse, erp: str
+) -> None:
+    """Case 5c: re-inserted stamped before its own tombstone (inside the lag window), then a day
+    passes before the next load: the row must be in raw after each load."""
+    _load(warehouse, erp, reconcile=False)
+    order, line = _line(erp)
+    restored_at = _clock(erp)
+    _set_clock(erp, restored_at + timedelta(minutes=5))
+    _sql(
+        erp,
+        "create temp table saved as select * from lineitem "
+        f"where l_orderkey = {order} and l_linenumber = {line}",
+        f"delete from lineitem where l_orderkey = {order} and l_linenumber = {line}",
+        f"update saved set l_comment = 'restored', updated_at = '{restored_at.strftime(STAMP)}'",
+        "insert into lineitem select * from saved",
+    )
+    _load(warehouse, erp, reconcile=False)
+    assert [r[0] for r in _raw_line(warehouse, (order, line))] == ["restored"]
+    with connect(erp) as db:
+        Simulator(db).advance(1)
+    _load(warehouse, erp, reconcile=False)
+    assert [r[0] for r in _raw_line(warehouse, (order, line))] == ["restored"]
+    assert_raw_equals_erp(erp, warehouse)
+    assert_nothing_to_repair(warehouse, erp)
+
+
 def test_case06_row_updated_then_deleted_at_the_same_stamp_leaves_raw(
     warehouse: Warehouse, erp: str
 ) -> None:
