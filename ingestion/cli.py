@@ -5,7 +5,7 @@ Examples::
     load erp                     # ERP into the DuckDB warehouse
     load erp --target postgres   # ERP into PostgreSQL (WAREHOUSE_PG_* variables)
     load carrier                 # carrier files not loaded yet (landing folder or bucket)
-    load crm                     # CRM API (CRM_BASE_URL, else a local server it starts)
+    load crm --crm-url URL       # CRM API (--crm-url, else CRM_BASE_URL, else .dlt config)
 """
 
 from __future__ import annotations
@@ -23,18 +23,20 @@ import dlt
 
 from ingestion.carrier import LoadCounts, carrier_source
 from ingestion.carrier.settings import DATASET_NAME as CARRIER_DATASET
-from ingestion.carrier.settings import DEFAULT_BUCKET_ENV
+from ingestion.carrier.settings import DEFAULT_BUCKET_ENV, file_glob
 from ingestion.carrier.settings import PIPELINE_NAME as CARRIER_PIPELINE
-from ingestion.crm import crm_source
+from ingestion.crm import load_contacts
 from ingestion.crm import settings as crm_settings
-from ingestion.crm.helpers import cursor_of, explain_failure
 from ingestion.destinations import TARGETS
 from ingestion.erp import erp_source, reconcile_erp
-from ingestion.erp.settings import DATASET_NAME, DEFAULT_LAG_SECONDS, PIPELINE_NAME
+from ingestion.erp.settings import (
+    DATASET_NAME,
+    DEFAULT_LAG_SECONDS,
+    PIPELINE_NAME,
+    configured_erp_url,
+)
 from ingestion.runner import make_pipeline, run, warehouse_lock
-from source_systems.carrier.schema import landing_dir
-from source_systems.crm.server import FaultSettings, api_token, running_crm
-from source_systems.erp.database import erp_url
+from warehouse_settings import carrier_landing_dir
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,8 @@ def load_erp(
     reconciliation: dict[str, Any] | None = None
     with warehouse_lock(target):
         pipeline = make_pipeline(PIPELINE_NAME, target, DATASET_NAME)
-        source = erp_source(erp_url=erp_url(url), lag_seconds=lag_seconds, tables=tables)
+        source_url = configured_erp_url(url)
+        source = erp_source(erp_url=source_url, lag_seconds=lag_seconds, tables=tables)
         if pipeline.first_run:
             # Nothing landed yet: write the initial snapshot straight into the raw tables
             # instead of merging it through staging tables (about 2x faster at SF 1).
@@ -74,7 +77,7 @@ def load_erp(
         seconds = time.perf_counter() - started
         rows = _rows_per_table(pipeline)
         if reconcile:
-            reconciliation = reconcile_erp(pipeline, target, erp_url(url), tables=tables).as_dict()
+            reconciliation = reconcile_erp(pipeline, target, source_url, tables=tables).as_dict()
     total = sum(rows.values())
     summary = {
         "pipeline": pipeline.pipeline_name,
@@ -94,7 +97,7 @@ def carrier_bucket_url(url: str | None = None) -> str:
     url = url or os.environ.get(DEFAULT_BUCKET_ENV)
     if url:
         return url
-    folder = landing_dir()
+    folder = carrier_landing_dir()
     folder.mkdir(parents=True, exist_ok=True)
     return folder.as_uri()
 
@@ -109,7 +112,8 @@ def load_carrier(target: str = "duckdb", *, bucket_url: str | None = None) -> di
     url = carrier_bucket_url(bucket_url)
     with warehouse_lock(target):
         pipeline = make_pipeline(CARRIER_PIPELINE, target, CARRIER_DATASET)
-        run(pipeline, carrier_source(bucket_url=url, counts=counts), target)
+        source = carrier_source(bucket_url=url, file_glob=file_glob(), counts=counts)
+        run(pipeline, source, target)
     return {
         "pipeline": pipeline.pipeline_name,
         "dataset": CARRIER_DATASET,
@@ -126,15 +130,9 @@ def _load_crm_from(
     started = time.perf_counter()
     with warehouse_lock(target):
         pipeline = make_pipeline(crm_settings.PIPELINE_NAME, target, crm_settings.DATASET_NAME)
-        before = cursor_of(pipeline)
-        source = crm_source(base_url=base_url, api_token=token, **source_options)
-        try:
-            run(pipeline, source, target)
-        except Exception as exc:
-            clear = explain_failure(exc, base_url, before)
-            if clear is not None:
-                raise clear from exc
-            raise
+        outcome = load_contacts(
+            pipeline, target, base_url=base_url, api_token=token, **source_options
+        )
     rows = _rows_per_table(pipeline)
     return {
         "pipeline": pipeline.pipeline_name,
@@ -142,7 +140,7 @@ def _load_crm_from(
         "crm": base_url,
         "rows": rows,
         "total_rows": sum(rows.values()),
-        "cursor": {"before": before, "after": cursor_of(pipeline)},
+        **outcome,  # cursor before and after; reconciliation counts when one ran
         "seconds": round(time.perf_counter() - started, 2),
     }
 
@@ -152,30 +150,19 @@ def load_crm(
     *,
     base_url: str | None = None,
     token: str | None = None,
-    faults: FaultSettings | None = None,
     **source_options: Any,
 ) -> dict[str, Any]:
     """Load the CRM API into ``target`` and return a summary (rows per table, cursor).
 
-    The API is ``base_url``, else ``CRM_BASE_URL``; when neither is set, a local CRM server is
-    started on a free port over the CRM store (``CRM_DB_PATH``) for the length of the load,
-    with ``faults`` (default: ``CRM_FAULT_RATE``, else none). The token is ``token``, else
-    ``CRM_API_TOKEN``, else the documented demo token. ``source_options`` go to
-    :func:`~ingestion.crm.crm_source` (``page_size``, ``max_attempts``, ``backoff_factor``).
+    The API is ``base_url``, else ``CRM_BASE_URL``, else ``[sources.crm] base_url`` in
+    ``.dlt/config.toml``; the token ``token``, else ``CRM_API_TOKEN``, else ``[sources.crm]
+    api_token`` in ``.dlt/secrets.toml`` (see :func:`ingestion.crm.settings.crm_endpoint`).
+    Nothing is started here: the CRM must be running. ``source_options`` go to
+    :func:`~ingestion.crm.load_contacts` (``page_size``, ``max_attempts``, ``backoff_factor``,
+    ``lag_seconds``, ``reconcile``, ``reconcile_every_days``).
     """
-    token = token or api_token()
-    base_url = base_url or os.environ.get("CRM_BASE_URL")
-    if base_url:
-        return _load_crm_from(target, base_url, token, source_options)
-    if faults is None:
-        faults = FaultSettings(fault_rate=float(os.environ.get("CRM_FAULT_RATE") or 0))
-    with running_crm(token=token, faults=faults) as server:
-        summary = _load_crm_from(target, server.base_url, token, source_options)
-    summary["crm_answers"] = {
-        str(status): server.stats.count(status)
-        for status in sorted({r.status for r in server.stats.requests})
-    }
-    return summary
+    base_url, token = crm_settings.crm_endpoint(base_url, token)
+    return _load_crm_from(target, base_url, token, source_options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,14 +189,26 @@ def main(argv: list[str] | None = None) -> int:
         "--bucket-url",
         help="carrier files to read (default: $CARRIER_BUCKET_URL or the landing folder)",
     )
-    parser.add_argument("--crm-url", help="CRM API base URL (default: $CRM_BASE_URL, else local)")
     parser.add_argument(
-        "--fault-rate", type=float, help="faults of the local CRM server (default $CRM_FAULT_RATE)"
+        "--crm-url", help="CRM API base URL (default: $CRM_BASE_URL, else [sources.crm] base_url)"
+    )
+    parser.add_argument(
+        "--crm-token",
+        help="CRM API token (default: $CRM_API_TOKEN, else [sources.crm] api_token; prefer those)",
+    )
+    parser.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="CRM: compare every contact with the API and repair drift (default: every 7 days)",
     )
     args = parser.parse_args(argv)
     if args.source == "crm":
-        faults = None if args.fault_rate is None else FaultSettings(fault_rate=args.fault_rate)
-        summary = load_crm(args.target, base_url=args.crm_url, faults=faults)
+        try:
+            summary = load_crm(
+                args.target, base_url=args.crm_url, token=args.crm_token, reconcile=args.reconcile
+            )
+        except crm_settings.CrmNotConfiguredError as exc:
+            parser.exit(2, f"load crm: {exc}\n")
     elif args.source == "carrier":
         summary = load_carrier(args.target, bucket_url=args.bucket_url)
     else:

@@ -17,8 +17,8 @@ from dlt.common.schema.exceptions import DataValidationError
 from dlt.common.schema.typing import TDeleteInsertStrategyDict, TSchemaContractDict
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion.destinations import destination, duckdb_path
-from source_systems.erp.database import PROJECT_ROOT
+from ingestion.destinations import PostgresSettings, destination, duckdb_path
+from warehouse_settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +58,41 @@ def pipelines_dir() -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+_JOB_TARGETS: set[str] = set()
+"""Targets whose lock a :func:`warehouse_job` of this process holds."""
+
+
+@contextmanager
+def warehouse_job(target: str) -> Iterator[None]:
+    """Hold the warehouse lock for a whole job made of several steps (wipe, loads, builds).
+
+    The lock is taken before the job touches anything; the loaders' and dbt's own
+    :func:`warehouse_lock` inside the job then pass through instead of refusing. Outside a
+    job, a second :func:`warehouse_lock` in one process is refused like any other.
+    """
+    with warehouse_lock(target):
+        _JOB_TARGETS.add(target)
+        try:
+            yield
+        finally:
+            _JOB_TARGETS.discard(target)
+
+
 @contextmanager
 def warehouse_lock(target: str) -> Iterator[None]:
     """Hold an exclusive lock for the whole job (loaders and dbt) on one warehouse.
 
     dlt has no run lock: two overlapping runs of one pipeline can load duplicates. The lock file
-    sits beside the DuckDB file, or under the pipelines dir for PostgreSQL.
+    sits beside the DuckDB file, or under the pipelines dir for PostgreSQL. Inside a
+    :func:`warehouse_job` on the same target, the job's lock already covers this step.
     """
+    if target in _JOB_TARGETS:
+        yield
+        return
+    if target == "postgres":
+        with _postgres_advisory_lock():
+            yield
+        return
     where = duckdb_path().parent if target == "duckdb" else pipelines_dir()
     where.mkdir(parents=True, exist_ok=True)
     lock_path = where / f".{target}.lock"
@@ -80,6 +108,96 @@ def warehouse_lock(target: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+PRIVATE_UMASK = 0o077
+"""Files the loaders and dbt create are readable by their owner only: raw rows hold personal
+data (names, phones, addresses) before staging masks them."""
+
+
+def keep_files_private(*paths: Path) -> None:
+    """Make new files owner-only (process umask) and tighten what ``paths`` already hold.
+
+    Applies to the DuckDB warehouse and its WAL, dlt's pipeline state and load packages; a
+    warehouse made before this rule (mode 0644) is tightened on its next run.
+    """
+    os.umask(PRIVATE_UMASK)
+    for root in paths:
+        if not root.exists():
+            continue
+        for path in [root, *root.rglob("*")] if root.is_dir() else [root]:
+            mode = path.stat().st_mode & 0o777
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
+
+
+def purge_loaded_data(pipeline: dlt.Pipeline) -> int:
+    """Delete the data files of load packages that loaded completely; return how many.
+
+    dlt keeps every package's parquet/insert files under ``load/loaded/<load id>/
+    completed_jobs/`` forever: copies of raw personal data outside the warehouse. Once a
+    package is loaded they serve nothing (the warehouse has the rows), so they go; the
+    package's metadata (schema, state, job names via ``load_info``) stays for debugging.
+    A package with failed jobs is left whole for inspection. dlt's own
+    ``delete_completed_jobs`` setting is not read for pipelines (it builds the load storage
+    configuration itself), hence this.
+    """
+    loaded = Path(pipeline.working_dir) / "load" / "loaded"
+    removed = 0
+    if not loaded.is_dir():
+        return 0
+    for package in loaded.iterdir():
+        failed = package / "failed_jobs"
+        if failed.is_dir() and any(failed.iterdir()):
+            continue
+        completed = package / "completed_jobs"
+        if not completed.is_dir():
+            continue
+        for job_file in completed.rglob("*"):
+            if job_file.is_file():
+                job_file.unlink()
+                removed += 1
+    return removed
+
+
+ADVISORY_LOCK_KEY = 0x7470_6368_7768  # "tpchwh": the warehouse job lock's key
+"""Key of the PostgreSQL advisory lock that serialises loads and builds on one database."""
+
+
+@contextmanager
+def _postgres_advisory_lock() -> Iterator[None]:
+    """Hold a session-level advisory lock in the warehouse database for the job.
+
+    A lock file would only stop jobs on the same machine; the advisory lock lives in the
+    server, so a scheduler on another host is refused too. It is released when the session
+    ends, also when the process is killed (the server sees the connection drop).
+    """
+    import psycopg2
+
+    settings = PostgresSettings.from_env()
+    conn = psycopg2.connect(
+        host=settings.host,
+        port=settings.port,
+        user=settings.user,
+        password=settings.password or "dummy",
+        dbname=settings.database,
+        application_name="warehouse job lock",
+        connect_timeout=30,
+    )
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+            row = cur.fetchone()
+        if not (row and row[0]):
+            raise WarehouseBusyError(
+                "another load or build is running on the postgres warehouse (advisory lock "
+                f"{ADVISORY_LOCK_KEY} in database {settings.database} on {settings.host}:"
+                f"{settings.port}); wait for it to finish"
+            )
+        yield
+    finally:
+        conn.close()
 
 
 def make_pipeline(name: str, target: str, dataset_name: str) -> dlt.Pipeline:
@@ -136,12 +254,16 @@ def run(pipeline: dlt.Pipeline, data: Any, target: str) -> LoadInfo:
     make every later run fail. It is aborted here (dlt also restores the pipeline state, so
     incremental cursors move back) and reported as :class:`SchemaContractViolationError`.
     """
+    warehouse_files = [duckdb_path(), duckdb_path().with_suffix(".duckdb.wal")]
+    keep_files_private(pipelines_dir(), *(warehouse_files if target == "duckdb" else []))
     try:
         if pipeline.has_pending_data:
             log.warning("%s: finishing a load package left by an interrupted run", pipeline)
             pipeline.normalize()
             pipeline.load()
-        return pipeline.run(data)
+        info = pipeline.run(data)
+        purge_loaded_data(pipeline)
+        return info
     except PipelineStepFailed as exc:
         violation = _contract_violation(exc)
         if violation is not None:

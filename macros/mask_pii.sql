@@ -8,15 +8,19 @@
     same 64-character result on DuckDB and PostgreSQL; golden values are in
     tests/data_tests/macros/assert_mask_pii_golden_values.sql.
 
-    The salt defaults to env var PII_SALT, falling back to the documented
-    demo value 'demo-salt-not-secret'. It is rendered into compiled SQL and
-    view definitions; see the pii_masking doc block.
+    The salt is read at query time from the one-row table
+    restricted.pii_salt, which orchestration/pii_salt.py writes from env var
+    PII_SALT before every build: the salt itself never appears in compiled
+    SQL, view definitions, dbt's artifacts or logs (dbt never reads it).
+    `salt` (a literal) is for tests with a known salt only.
 -#}
 {% macro mask_pii(column_name, salt=none) -%}
-    {%- set salt_value = salt if salt is not none
-        else env_var('PII_SALT', 'demo-salt-not-secret') -%}
-    {%- set salt_literal = "'" ~ (salt_value | replace("'", "''")) ~ "'" -%}
+    {%- if salt is not none -%}
+        {%- set salt_sql = "'" ~ (salt | replace("'", "''")) ~ "'" -%}
+    {%- else -%}
+        {%- set salt_sql = "(select salt from restricted.pii_salt)" -%}
+    {%- endif -%}
     {%- set text_type = dbt.type_string() | lower -%}
-    {{ sha256_hex(salt_literal ~ ' || cast(' ~ column_name ~ ' as '
+    {{ sha256_hex(salt_sql ~ ' || cast(' ~ column_name ~ ' as '
         ~ text_type ~ ')') }}
 {%- endmacro %}

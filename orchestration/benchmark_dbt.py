@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ingestion.cli import load_carrier, load_crm, load_erp
 from orchestration.dbt import run_dbt
-from source_systems.erp.database import PROJECT_ROOT, connect
-from source_systems.world import advance_world, init_world
+from source_systems.world import advance_world, connect, crm_server, init_world
+from warehouse_settings import PROJECT_ROOT
 
 
 def _layer_seconds(run_results: Path) -> dict[str, float]:
@@ -77,14 +77,14 @@ def benchmark_dbt(*, scale: float, seed: int, days: int) -> None:
         os.environ["CARRIER_LANDING_DIR"] = f"{tmp}/landing"
         os.environ["WAREHOUSE_DUCKDB_PATH"] = f"{tmp}/warehouse.duckdb"
         os.environ["LOADER_PIPELINES_DIR"] = f"{tmp}/dlt"
-        os.environ.pop("CRM_BASE_URL", None)
         with connect() as db:
             init_world(db, scale_factor=scale, seed=seed)
         print(f"scale factor {scale:g}, seed {seed}, DuckDB")
 
         def load() -> None:
             load_erp("duckdb")
-            load_crm("duckdb")
+            with crm_server() as crm:
+                load_crm("duckdb", base_url=crm.base_url, token=crm.token)
             load_carrier("duckdb")
 
         load()

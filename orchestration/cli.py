@@ -23,15 +23,21 @@ from pathlib import Path
 
 from ingestion.cli import load_carrier, load_crm, load_erp
 from ingestion.destinations import duckdb_path
-from ingestion.runner import pipelines_dir, warehouse_lock
+from ingestion.runner import WarehouseBusyError, pipelines_dir, warehouse_job, warehouse_lock
 from orchestration.benchmark_dbt import benchmark_dbt
 from orchestration.dbt import quiet_environment, run_dbt
-from source_systems.cli import DEFAULT_SCALE, DEFAULT_SEED
-from source_systems.crm.database import crm_db_path
-from source_systems.erp.build import build
-from source_systems.erp.database import PROJECT_ROOT, connect, erp_url
-from source_systems.erp.simulate import Simulator
-from source_systems.world import advance_world, init_world
+from source_systems.world import (
+    DEFAULT_SCALE,
+    DEFAULT_SEED,
+    advance_erp,
+    advance_world,
+    build,
+    connect,
+    crm_db_path,
+    crm_server,
+    init_world,
+)
+from warehouse_settings import PROJECT_ROOT, erp_url
 
 log = logging.getLogger("warehouse")
 
@@ -50,9 +56,14 @@ def _wipe_local_state() -> None:
 
 
 def _load_all() -> None:
-    """Load the three sources into DuckDB and log what each brought."""
+    """Load the three sources into DuckDB and log what each brought.
+
+    The demo CRM's API runs only around its load; its URL and token reach ``load crm`` as
+    arguments, the way a user passes their own CRM's.
+    """
     erp = load_erp("duckdb")
-    crm = load_crm("duckdb")
+    with crm_server() as endpoint:
+        crm = load_crm("duckdb", base_url=endpoint.base_url, token=endpoint.token)
     carrier = load_carrier("duckdb")
     log.info(
         "loaded %d ERP rows, %d CRM rows and %d carrier lines",
@@ -73,6 +84,9 @@ def _load_and_build() -> None:
         run_dbt(["build"])
 
 
+EXIT_BUSY = 75
+"""Exit status when another process holds the warehouse (``EX_TEMPFAIL``: try again later)."""
+
 DEMO_DAYS = 2
 """Business days a freshly built world is moved on, so every source has changes to show."""
 
@@ -86,6 +100,13 @@ def demo(*, scale: float, seed: int, days: int | None, fresh: bool) -> None:
     (default none).
     """
     started = time.perf_counter()
+    # The lock first: a fresh world deletes the warehouse and the loaders' state, which a
+    # running load or build must never see.
+    with warehouse_job("duckdb"):
+        _demo(scale=scale, seed=seed, days=days, fresh=fresh, started=started)
+
+
+def _demo(*, scale: float, seed: int, days: int | None, fresh: bool, started: float) -> None:
     url = erp_url()
     if fresh or not _sqlite_erp_exists(url) or not crm_db_path().exists():
         log.info("building the world at scale factor %g (seed %d)", scale, seed)
@@ -133,10 +154,10 @@ def benchmark(*, scale: float, seed: int) -> None:
         built = time.perf_counter() - t0
         first = load_erp("duckdb")
         with connect() as db:
-            Simulator(db).advance(1)
+            advance_erp(db, 1)
         second = load_erp("duckdb")  # re-reads the lag window: all of day 0's bulk stamp
         with connect() as db:
-            Simulator(db).advance(1)
+            advance_erp(db, 1)
         third = load_erp("duckdb")  # the steady state: one day's changes
         rerun = load_erp("duckdb")
     print(f"scale factor           : {scale:g}")
@@ -187,16 +208,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     diagrams_p.add_argument("--manifest", type=Path, default=Path("target/manifest.json"))
     diagrams_p.add_argument("--out-dir", type=Path, default=Path("docs"))
+    sub.add_parser(
+        "pg-roles",
+        help="create the loader, transformer and reporting roles on the PostgreSQL warehouse",
+    )
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
     if args.command == "demo":
-        demo(scale=args.scale, seed=args.seed, days=args.days, fresh=args.fresh)
+        try:
+            demo(scale=args.scale, seed=args.seed, days=args.days, fresh=args.fresh)
+        except WarehouseBusyError as exc:
+            log.error("%s", exc)
+            return EXIT_BUSY
     elif args.command == "benchmark-dbt":
         benchmark_dbt(scale=args.scale, seed=args.seed, days=args.days)
     elif args.command == "governance":
         from orchestration.governance import governance
 
         return governance(reuse=args.reuse)
+    elif args.command == "pg-roles":
+        from orchestration.pg_roles import setup_roles
+
+        setup_roles()
     elif args.command == "diagrams":
         from orchestration.diagrams import write_diagrams
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 
-from source_systems.erp.database import PROJECT_ROOT
+from orchestration.pii_salt import write_salt
+from warehouse_settings import PROJECT_ROOT
+
+_NO_WAREHOUSE_COMMANDS = {"parse", "compile", "docs", "ls", "list", "deps", "debug", "clean"}
+"""dbt commands that run no project hook and build nothing: they need no masking salt."""
 
 
 class DbtCommandError(RuntimeError):
@@ -26,6 +30,9 @@ def run_dbt(args: list[str], target: str = "duckdb") -> object:
     from dbt.cli.main import dbtRunner
 
     quiet_environment()
+    if args and args[0] not in _NO_WAREHOUSE_COMMANDS:
+        write_salt(target)
+    os.umask(0o077)  # the warehouse file and target/ artifacts: owner only (raw personal data)
     cwd = os.getcwd()
     os.chdir(PROJECT_ROOT)
     try:

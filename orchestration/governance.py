@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from source_systems.erp.database import PROJECT_ROOT
+from warehouse_settings import PROJECT_ROOT
 
 log = logging.getLogger("warehouse.governance")
 
@@ -87,8 +87,7 @@ def build_small_warehouse(
     """
     from ingestion.cli import load_carrier, load_crm, load_erp
     from orchestration.dbt import run_dbt
-    from source_systems.erp.database import connect
-    from source_systems.world import advance_world, init_world
+    from source_systems.world import advance_world, connect, crm_server, init_world
 
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
@@ -100,7 +99,8 @@ def build_small_warehouse(
                 with connect() as db:
                     advance_world(db, 1)
             load_erp("duckdb")
-            load_crm("duckdb")
+            with crm_server() as crm:
+                load_crm("duckdb", base_url=crm.base_url, token=crm.token)
             load_carrier("duckdb")
         # Relations for the catalog; the data tests are pytest's job (test_dbt_build.py).
         run_dbt(["build", "--exclude-resource-type", "test", "unit_test"])
@@ -142,6 +142,38 @@ def source_column_problems(manifest: dict[str, Any], catalog: dict[str, Any]) ->
                 problems.append(f"{unique_id}: column {column} is not in the source YAML")
             elif not (col.get("description") or "").strip():
                 problems.append(f"{unique_id}: column {column} has no description")
+    return problems
+
+
+def personal_column_problems(manifest: dict[str, Any], catalog: dict[str, Any]) -> list[str]:
+    """Personal source columns that reach a model, snapshot or seed unmasked.
+
+    A source column declared ``meta: {contains_pii: true, masking: none}`` (a name, phone,
+    address, e-mail, a raw line) may only be read by staging through ``mask_pii``, which gives
+    it a new name (``<field>_hash``). So no relation dbt builds may have a column of that
+    name, and every model column declared ``contains_pii`` must say how it is masked.
+    """
+    personal: dict[str, str] = {}
+    for unique_id, source in manifest["sources"].items():
+        for name, col in source["columns"].items():
+            meta = (col.get("config") or {}).get("meta") or col.get("meta") or {}
+            if meta.get("contains_pii"):
+                personal.setdefault(name.lower(), unique_id)
+    problems = []
+    for unique_id, entry in sorted(catalog.get("nodes", {}).items()):
+        for column in entry["columns"]:
+            if column.lower() in personal:
+                problems.append(
+                    f"{unique_id}: column {column} is the personal column of "
+                    f"{personal[column.lower()]}, unmasked"
+                )
+    for unique_id, node in sorted(manifest["nodes"].items()):
+        if node["resource_type"] not in {"model", "snapshot"}:
+            continue
+        for name, col in node.get("columns", {}).items():
+            meta = (col.get("config") or {}).get("meta") or col.get("meta") or {}
+            if meta.get("contains_pii") and meta.get("masking") in (None, "none"):
+                problems.append(f"{unique_id}: column {name} holds personal data, unmasked")
     return problems
 
 
@@ -269,6 +301,7 @@ def run_gates(target_path: Path) -> list[GateResult]:
     for name, problems in (
         ("source columns documented", source_column_problems(manifest, catalog)),
         ("snapshots read staging", snapshot_upstream_problems(manifest)),
+        ("personal data masked", personal_column_problems(manifest, catalog)),
         ("example queries run", example_query_problems(manifest, duckdb_file)),
         (
             "exceptions registered",

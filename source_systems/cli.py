@@ -28,15 +28,12 @@ from source_systems.crm.simulate import CrmRates
 from source_systems.erp.database import connect
 from source_systems.erp.schema import STATE_TABLE, TABLES
 from source_systems.erp.simulate import ChangeRates
-from source_systems.world import advance_world, init_world
+from source_systems.world import DEFAULT_SCALE, DEFAULT_SEED, advance_world, init_world
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 T = TypeVar("T", bound="DataclassInstance")
-
-DEFAULT_SCALE = 0.01
-DEFAULT_SEED = 42
 
 
 def _add_rate_flags(

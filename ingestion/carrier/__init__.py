@@ -4,6 +4,10 @@
   loaded in this exact version (same name, modification time and size, read from
   ``file_reconciliation``). A file touched again is read again in full; every table is merged
   on its key, so a reload rewrites the same rows.
+* A file still being written is skipped and reported in ``files_incomplete`` until it is
+  complete (:func:`is_complete`: size stable over ``SETTLE_SECONDS``, and a final newline or an
+  age of ``COMPLETE_AFTER_SECONDS``). A file read again replaces its ``file_reconciliation`` row
+  and its quarantine rows (rows of lines that are good now are hard-deleted).
 * A transformer reads each file line by line (files in name order) and validates every line
   itself (:class:`~ingestion.carrier.helpers.LineValidator`) before dlt sees it:
 
@@ -12,7 +16,8 @@
   - a good line whose ``event_id`` was already loaded from another line (earlier in this file,
     in an earlier file, or in the warehouse) is a duplicate: counted, not loaded;
   - any other line goes to ``quarantine`` (merged on file name and line number) with its raw
-    text, a reason and a detail;
+    text, a reason and a detail: unparseable or out-of-range times, integers beyond 64 bits
+    and bytes that are not UTF-8 included (a UTF-8 or UTF-16 BOM and CRLF are accepted);
   - one ``file_reconciliation`` row per file (merged on the file name) counts the lines read,
     loaded, duplicate and quarantined: read = loaded + duplicate + quarantined.
 
@@ -24,14 +29,18 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import dlt
 from dlt.sources import DltResource
 from dlt.sources.filesystem import FileItemDict, filesystem
 
+from ingestion.carrier import settings
 from ingestion.carrier.helpers import (
     EVENT_COLUMNS,
     QUARANTINE_COLUMNS,
@@ -44,13 +53,16 @@ from ingestion.carrier.helpers import (
     utc_naive,
 )
 from ingestion.carrier.settings import (
+    DELETED_FLAG,
     EVENTS_TABLE,
+    FILE_GLOB,
     QUARANTINE_TABLE,
     RECONCILIATION_TABLE,
     SCHEMA_CONTRACT,
 )
 from ingestion.runner import MERGE_DELETE_INSERT
-from source_systems.carrier.schema import FILE_GLOB
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,11 +74,59 @@ class LoadCounts:
     lines_loaded: int = 0
     lines_duplicate: int = 0
     lines_quarantined: int = 0
+    files_incomplete: list[str] = field(default_factory=list)
+
+
+def is_complete(listed_size: int | None, size_now: int, data: bytes, age_seconds: float) -> bool:
+    """Whether a file is complete and may be read (the landing rule, see the README).
+
+    Complete means: its size did not change between the listing and a check
+    :data:`~ingestion.carrier.settings.SETTLE_SECONDS` later, the bytes read are that size,
+    and it either ends with a newline or has not been modified for
+    :data:`~ingestion.carrier.settings.COMPLETE_AFTER_SECONDS`. Anything else is still being
+    written: it is skipped (and reported) and read on a later run.
+    """
+    if listed_size is not None and listed_size != size_now:
+        return False
+    if len(data) != size_now or not data:
+        return False
+    return _as_utf8(data).endswith(b"\n") or age_seconds >= settings.COMPLETE_AFTER_SECONDS
 
 
 def _raw_text(data: bytes) -> str:
-    # PostgreSQL text cannot hold NUL; keep the rest of the bytes readable.
-    return data.decode("utf-8", errors="replace").replace("\x00", "\\u0000")
+    # PostgreSQL text cannot hold NUL; bytes that are not UTF-8 are kept as \xNN escapes.
+    return data.decode("utf-8", errors="backslashreplace").replace("\x00", "\\u0000")
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """The file's bytes as UTF-8 without a byte order mark.
+
+    A UTF-8 BOM is dropped; a file that starts with a UTF-16 BOM is decoded as UTF-16 (kept as
+    it is if that fails, so its lines are quarantined as ``invalid_encoding``).
+    """
+    if data.startswith(UTF8_BOM):
+        return data[len(UTF8_BOM) :]
+    if data.startswith(UTF16_BOMS):
+        try:
+            return data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            return data
+    return data
+
+
+def _decode(raw: bytes) -> str:
+    """One line as text, or :class:`BadLine` ``invalid_encoding`` naming the bad bytes."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start : exc.end]
+        raise BadLine(
+            "invalid_encoding", f"bytes {bad!r} at offset {exc.start} are not UTF-8 ({exc.reason})"
+        ) from exc
 
 
 def _extra_types_in_schema() -> dict[str, str]:
@@ -89,16 +149,17 @@ def _read_file(
     counts: LoadCounts,
 ) -> Iterator[Any]:
     file_name = item["relative_path"]
-    data = item.read_bytes()
-    raw_lines = data.split(b"\n")
+    data = item["file_content"] if "file_content" in item else item.read_bytes()
+    raw_lines = _as_utf8(data).split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()  # the newline that ends the last line
     good: list[tuple[int, dict[str, Any]]] = []
     quarantined: list[dict[str, Any]] = []
     for number, raw in enumerate(raw_lines, start=1):
-        text = _raw_text(raw.rstrip(b"\r"))
+        raw = raw.removesuffix(b"\r")
+        text = _raw_text(raw)
         try:
-            good.append((number, validator.validate(text)))
+            good.append((number, validator.validate(_decode(raw))))
         except BadLine as bad:
             quarantined.append(
                 {
@@ -122,9 +183,22 @@ def _read_file(
         loaded.append({**row, "source_file": file_name, "source_line": number})
     if loaded:
         yield dlt.mark.with_table_name(events_table(loaded, validator.extra_types), EVENTS_TABLE)
-    if quarantined:
+    # A file read again replaces its quarantine rows: lines that are good now are deleted.
+    now_bad = {row["line_number"] for row in quarantined}
+    stale = [
+        {
+            "file_name": file_name,
+            "line_number": number,
+            "raw_line": raw_line,
+            "reason": "replaced",
+            DELETED_FLAG: True,
+        }
+        for number, raw_line in sorted(record.quarantined_lines(file_name).items())
+        if number not in now_bad
+    ]
+    if quarantined or stale:
         yield dlt.mark.with_table_name(
-            typed_table(quarantined, QUARANTINE_COLUMNS), QUARANTINE_TABLE
+            typed_table(quarantined + stale, QUARANTINE_COLUMNS), QUARANTINE_TABLE
         )
     reconciliation = {
         "file_name": file_name,
@@ -189,7 +263,23 @@ def carrier_source(
             _extra_types_in_schema(), dlt.current.source_schema().naming.normalize_identifier
         )
         seen: dict[str, tuple[str, int]] = {}
+        if items:
+            time.sleep(settings.SETTLE_SECONDS)  # one wait per run: see is_complete
         for item in sorted(items, key=lambda i: i["relative_path"]):
+            listed = item.get("size_in_bytes")
+            try:
+                size_now = int(item.fsspec.size(item["file_url"]))
+                data = item.read_bytes()
+            except FileNotFoundError:  # moved away since the listing
+                log.warning("%s: gone since it was listed, skipped", item["file_url"])
+                stats.files_incomplete.append(item["relative_path"])
+                continue
+            age = (datetime.now(UTC) - item["modification_date"].astimezone(UTC)).total_seconds()
+            if not is_complete(None if listed is None else int(listed), size_now, data, age):
+                log.warning("%s: still being written, skipped until complete", item["file_url"])
+                stats.files_incomplete.append(item["relative_path"])
+                continue
+            item["file_content"] = data
             yield from _read_file(item, validator, record, seen, stats)
 
     @dlt.resource(name="carrier_tables")

@@ -10,8 +10,15 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-from ingestion.carrier.settings import EVENTS_TABLE, RECONCILIATION_TABLE
-from source_systems.carrier.schema import EVENT_TYPES, OPTIONAL_FIELDS, REQUIRED_FIELDS
+from ingestion.carrier.settings import (
+    DELETED_FLAG,
+    EVENT_TYPES,
+    EVENTS_TABLE,
+    OPTIONAL_FIELDS,
+    QUARANTINE_TABLE,
+    RECONCILIATION_TABLE,
+    REQUIRED_FIELDS,
+)
 
 EVENT_COLUMNS: dict[str, dict[str, Any]] = {
     "event_id": {"data_type": "text", "nullable": False},
@@ -35,6 +42,7 @@ QUARANTINE_COLUMNS: dict[str, dict[str, Any]] = {
     "raw_line": {"data_type": "text", "nullable": False},
     "reason": {"data_type": "text", "nullable": False},
     "detail": {"data_type": "text", "nullable": True},
+    DELETED_FLAG: {"data_type": "bool", "nullable": True, "hard_delete": True},
 }
 
 RECONCILIATION_COLUMNS: dict[str, dict[str, Any]] = {
@@ -95,7 +103,23 @@ def parse_event_time(text: str) -> datetime:
         raise BadLine("invalid_time", f"event_time {text!r} is not an ISO 8601 time") from exc
     if parsed.tzinfo is None:
         raise BadLine("invalid_time", f"event_time {text!r} has no time zone")
-    return utc_naive(parsed)
+    try:
+        return utc_naive(parsed)
+    except OverflowError as exc:
+        raise BadLine(
+            "invalid_time", f"event_time {text!r} is outside the years 0001-9999 in UTC"
+        ) from exc
+
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+def _check_int64(name: str, value: Any) -> None:
+    """:class:`BadLine` ``wrong_type`` for an integer a 64-bit column cannot hold."""
+    too_big = isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX
+    if too_big and not isinstance(value, bool):
+        raise BadLine("wrong_type", f"{name} {value} does not fit in 64 bits")
 
 
 def _json_type_ok(value: Any, expected: tuple[type, ...]) -> bool:
@@ -146,6 +170,7 @@ class LineValidator:
                 raise BadLine(
                     "wrong_type", f"{name} is a JSON {type(value).__name__}, not {kind.__name__}"
                 )
+            _check_int64(name, value)
         if obj["event_type"] not in EVENT_TYPES:
             raise BadLine("unknown_event_type", f"event_type {obj['event_type']!r}")
         row = {name: obj.get(name) for name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)}
@@ -159,6 +184,8 @@ class LineValidator:
                 raise BadLine("wrong_type", f"field {key!r} clashes with column {column!r}")
             data_type = _dlt_type_of(value)
             known = self.extra_types.get(column)
+            if known in (None, "bigint"):
+                _check_int64(key, value)
             if known is not None and not _json_type_ok(value, _JSON_TYPES.get(known, ())):
                 raise BadLine("wrong_type", f"{key} is {data_type}, the column is {known}")
             extras[column] = value
@@ -220,6 +247,13 @@ class WarehouseRecord:
     def is_new(self, file_name: str, modified_at: datetime, size: int) -> bool:
         """True unless this exact file (name, modification time, size) was loaded before."""
         return self.loaded_files().get(file_name) != (modified_at, size)
+
+    def quarantined_lines(self, file_name: str) -> dict[int, str]:
+        """Line number to raw text of the quarantine rows the warehouse holds for ``file_name``."""
+        if not self._exists(QUARANTINE_TABLE):
+            return {}
+        sql = "select line_number, raw_line from {table} where file_name = %s"
+        return {int(n): str(raw) for n, raw in self._query(QUARANTINE_TABLE, sql, file_name)}
 
     def origins(self, event_ids: list[str]) -> dict[str, tuple[str, int]]:
         """For the ids already loaded: the file and line each event was first loaded from."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import dlt
@@ -18,10 +22,12 @@ from ingestion.crm.settings import (
     BACKOFF_FACTOR,
     COLUMNS,
     CURSOR_COLUMN,
+    FUTURE_TOLERANCE_SECONDS,
     MAX_ATTEMPTS,
     MAX_RETRY_DELAY,
     PRIMARY_KEY,
     QUARANTINE_TABLE,
+    RECONCILIATION_TABLE,
     REQUEST_TIMEOUT,
     RESOURCE_NAME,
 )
@@ -76,6 +82,7 @@ QUARANTINE_COLUMNS: dict[str, Any] = {
     "updated_at": {"data_type": "text", "nullable": True},
     "reasons": {"data_type": "text", "nullable": False},
     "record": {"data_type": "text", "nullable": False},
+    "record_hash": {"data_type": "text", "nullable": True},
 }
 """Columns of the quarantine table: the record as JSON text, so any value fits."""
 
@@ -98,50 +105,198 @@ def add_quarantine_table(resource: DltResource) -> None:
     )
 
 
-def quarantine(table_name: str) -> Callable[[dict[str, Any]], Iterator[Any]]:
-    """A yield-map step: a record with a value of the wrong type goes to the quarantine table.
+class BadStampError(ValueError):
+    """An ``updated_at`` that cannot be trusted as a cursor (missing, unparseable, future)."""
 
-    A value is wrong when dlt could not store it in its column's type: the declared types of
-    :data:`~ingestion.crm.settings.COLUMNS`, and the types the raw table already has for
-    columns added since (schema evolution). Such a record is written whole, as JSON, to
-    ``contacts_quarantine`` with the reasons, and kept out of ``contacts``; the column types
-    never change. Everything else passes unchanged.
+
+def parse_time(value: object) -> datetime:
+    """An ISO 8601 time (``Z``, an offset, or no zone meaning UTC) as naive UTC.
+
+    Raises :class:`ValueError` for anything else, including times that leave the years
+    0001-9999 once moved to UTC (``9999-12-31T23:59:59-01:00``).
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value.strip())
+    else:
+        raise ValueError(f"a JSON {type(value).__name__}, not a string")
+    try:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError as exc:
+        raise ValueError(f"{value!r} is out of range in UTC") from exc
+    return parsed
+
+
+def format_time(value: datetime) -> str:
+    """The CRM API's form of a naive UTC time: ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if value.microsecond else "%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_now() -> datetime:
+    """The current time as naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def validate_stamp(value: object, now: datetime) -> datetime:
+    """``updated_at`` as naive UTC, or :class:`BadStampError` saying why it cannot be a cursor."""
+    if value is None:
+        raise BadStampError("missing")
+    try:
+        stamp = parse_time(value)
+    except ValueError as exc:
+        raise BadStampError(f"{value!r} is not an ISO 8601 time ({exc})") from exc
+    if stamp > now + timedelta(seconds=FUTURE_TOLERANCE_SECONDS):
+        raise BadStampError(f"{value!r} is in the future (now is {format_time(now)})")
+    return stamp
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def content_hash(record: dict[str, Any], names: list[str]) -> str:
+    """SHA-256 of ``record``'s values for ``names`` (times as naive UTC, absent as null).
+
+    The same contact gives the same hash whether it comes from the API (after
+    :class:`RecordChecker`) or from the raw table, on DuckDB and PostgreSQL alike.
+    """
+    canonical = [[name, _canonical(record.get(name))] for name in sorted(names)]
+    return hashlib.sha256(json.dumps(canonical, default=str).encode()).hexdigest()
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    """SHA-256 of a record exactly as the API sent it (the quarantine's key)."""
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class RecordChecker:
+    """Splits the API's records into rows to load and quarantine rows, with the reasons.
+
+    A record is quarantined when a value cannot be stored in its column's type (the declared
+    :data:`~ingestion.crm.settings.COLUMNS` and the types evolved columns already have), or its
+    ``updated_at`` is missing, unparseable or in the future (:func:`validate_stamp`). A good
+    record's times are parsed to naive UTC, so any valid ISO 8601 form loads.
     """
 
-    def check(record: dict[str, Any]) -> Iterator[Any]:
-        types: dict[str, TDataType] = {
+    def __init__(self, known: dict[str, TDataType], now: datetime) -> None:
+        """Check against the declared types plus ``known`` (evolved columns), at time ``now``."""
+        self.now = now
+        self.types: dict[str, TDataType] = {
             name: data_type
             for name, col in COLUMNS.items()
             if (data_type := col.get("data_type")) is not None
         }
-        try:
-            known = dlt.current.source_schema().get_table_columns(table_name)
-        except Exception:  # no schema yet (first run)
-            known = {}
-        for name, col in known.items():
-            data_type = col.get("data_type")
-            if data_type is not None and not name.startswith("_dlt"):
-                types.setdefault(name, data_type)
+        for name, data_type in known.items():
+            if not name.startswith("_dlt"):
+                self.types.setdefault(name, data_type)
+
+    def check(self, record: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        """``(row, {})`` for a good record, ``(None, reasons)`` for a bad one."""
+        types = {k: v for k, v in self.types.items() if k != CURSOR_COLUMN}
         bad = _bad_fields(record, types)
-        if not bad:
-            yield record
-            return
-        row = {
-            "contact_id": str(record.get(PRIMARY_KEY)),
-            "updated_at": str(record.get(CURSOR_COLUMN)),
-            "reasons": "; ".join(f"{k}: {v}" for k, v in sorted(bad.items())),
-            "record": dlt.common.json.dumps(record),
+        row = dict(record)
+        try:
+            row[CURSOR_COLUMN] = validate_stamp(record.get(CURSOR_COLUMN), self.now)
+        except BadStampError as exc:
+            bad[CURSOR_COLUMN] = str(exc)
+        for name, data_type in types.items():
+            if data_type == "timestamp" and name not in bad and row.get(name) is not None:
+                try:
+                    row[name] = parse_time(row[name])
+                except ValueError as exc:
+                    bad[name] = f"{row[name]!r} is not an ISO 8601 time ({exc})"
+        return (None, bad) if bad else (row, {})
+
+    @staticmethod
+    def quarantine_row(record: dict[str, Any], reasons: dict[str, str]) -> dict[str, Any]:
+        """The quarantine table's row for a bad ``record``."""
+        return {
+            "contact_id": None if record.get(PRIMARY_KEY) is None else str(record[PRIMARY_KEY]),
+            "updated_at": None if record.get(CURSOR_COLUMN) is None else str(record[CURSOR_COLUMN]),
+            "reasons": "; ".join(f"{k}: {v}" for k, v in sorted(reasons.items())),
+            "record": json.dumps(record, default=str),
+            "record_hash": record_hash(record),
         }
-        yield dlt.mark.with_table_name(row, QUARANTINE_TABLE)
-
-    return check
 
 
-def cursor_of(pipeline: dlt.Pipeline) -> Any:
-    """The incremental cursor (newest ``updated_at`` loaded) kept in the pipeline's state."""
-    resources = pipeline.state.get("sources", {}).get("crm", {}).get("resources", {})
-    incremental = resources.get(RESOURCE_NAME, {}).get("incremental", {})
-    return incremental.get(CURSOR_COLUMN, {}).get("last_value")
+class WarehouseContacts:
+    """What ``raw_crm`` already holds, read from the warehouse (not from dlt state).
+
+    The cursor is the newest validated ``updated_at`` in ``contacts`` (capped at now), so it
+    can only be a stamp that passed :func:`validate_stamp` and landed; a lost pipeline folder
+    or an aborted package cannot leave it out of step with the data.
+    """
+
+    def __init__(self, client_factory: Callable[[], Any]) -> None:
+        """Read through ``client_factory()`` (a dlt ``sql_client`` context manager)."""
+        self._client = client_factory
+
+    def _query(
+        self, table_name: str, sql: str, *args: Any
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of ``sql`` (``{table}`` replaced); none if no such table."""
+        try:
+            with self._client() as client:
+                if not client.has_dataset():
+                    return [], []
+                table = client.make_qualified_table_name(table_name)
+                with client.execute_query(sql.format(table=table), *args) as cur:
+                    names = [d[0] for d in cur.description]
+                    rows = [tuple(r) for r in cur.fetchall()]
+        except Exception:  # no such table yet
+            return [], []
+        return names, rows
+
+    def cursor(self, now: datetime) -> datetime | None:
+        """Newest ``updated_at`` in ``contacts`` that is not after ``now`` (None: empty)."""
+        _, rows = self._query(
+            RESOURCE_NAME,
+            f"select max({CURSOR_COLUMN}) from {{table}} where {CURSOR_COLUMN} <= %s",
+            now,
+        )
+        value = rows[0][0] if rows else None
+        return None if value is None else parse_time(value)
+
+    def rows(self, since: datetime | None) -> list[dict[str, Any]]:
+        """Raw ``contacts`` rows stamped at or after ``since`` (every row for None), as dicts."""
+        where = f" where {CURSOR_COLUMN} >= %s" if since is not None else ""
+        args = [since] if since is not None else []
+        names, rows = self._query(RESOURCE_NAME, f"select * from {{table}}{where}", *args)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def quarantined_hashes(self) -> set[str]:
+        """``record_hash`` of every record already in the quarantine."""
+        _, rows = self._query(QUARANTINE_TABLE, "select distinct record_hash from {table}")
+        return {r[0] for r in rows if r[0] is not None}
+
+    def last_reconciled_at(self) -> datetime | None:
+        """When the last full reconciliation ran (None: never)."""
+        _, rows = self._query(RECONCILIATION_TABLE, "select max(reconciled_at) from {table}")
+        value = rows[0][0] if rows else None
+        return None if value is None else parse_time(value)
+
+    def delete(self, keys: list[Any]) -> None:
+        """Delete the contacts ``keys`` from the raw table (keys the API no longer has)."""
+        with self._client() as client:
+            table = client.make_qualified_table_name(RESOURCE_NAME)
+            for start in range(0, len(keys), 1000):
+                chunk = keys[start : start + 1000]
+                marks = ", ".join(["%s"] * len(chunk))
+                client.execute_sql(f"delete from {table} where {PRIMARY_KEY} in ({marks})", *chunk)
+
+
+def cursor_of(pipeline: dlt.Pipeline) -> str | None:
+    """The incremental cursor: the newest validated ``updated_at`` in the raw table."""
+    cursor = WarehouseContacts(pipeline.sql_client).cursor(utc_now())
+    return None if cursor is None else format_time(cursor)
 
 
 def explain_failure(exc: BaseException, base_url: str, cursor: object) -> CrmLoadError | None:

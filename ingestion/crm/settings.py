@@ -1,7 +1,10 @@
-"""Constants of the CRM loader."""
+"""Constants of the CRM loader, and where the CRM API is (its URL and token, configured)."""
 
 from __future__ import annotations
 
+import os
+
+import dlt
 from dlt.common.schema.typing import TTableSchemaColumns
 
 from ingestion.runner import EVOLVE_SHAPE_FREEZE_TYPES
@@ -64,3 +67,53 @@ MAX_RETRY_DELAY = 60.0
 
 REQUEST_TIMEOUT = 30.0
 """Seconds to wait for an answer; a timeout is retried like a 5xx."""
+
+BASE_URL_ENV = "CRM_BASE_URL"
+"""Variable with the root of the CRM API, for example ``https://crm.example.com/api``."""
+
+API_TOKEN_ENV = "CRM_API_TOKEN"
+"""Variable with the bearer token of the CRM API."""
+
+
+class CrmNotConfiguredError(RuntimeError):
+    """``load crm`` was not told where the CRM is, or with which token."""
+
+
+def crm_endpoint(base_url: str | None = None, token: str | None = None) -> tuple[str, str]:
+    """The CRM API's base URL and token: the arguments, else the environment, else dlt config.
+
+    The URL: ``base_url``, else ``CRM_BASE_URL``, else ``[sources.crm] base_url`` in
+    ``.dlt/config.toml``. The token: ``token``, else ``CRM_API_TOKEN``, else
+    ``[sources.crm] api_token`` in ``.dlt/secrets.toml``. There is no default: the loader
+    never starts a CRM itself (the demo world starts its own and hands over URL and token).
+    """
+    url = base_url or os.environ.get(BASE_URL_ENV) or dlt.config.get("sources.crm.base_url")
+    if not url:
+        raise CrmNotConfiguredError(
+            "no CRM API to load from: pass --crm-url, set CRM_BASE_URL or [sources.crm] base_url "
+            "in .dlt/config.toml (for the demo CRM: `world crm-serve` prints its URL)"
+        )
+    secret = token or os.environ.get(API_TOKEN_ENV) or dlt.secrets.get("sources.crm.api_token")
+    if not secret:
+        raise CrmNotConfiguredError(
+            "no CRM API token: pass --crm-token, set CRM_API_TOKEN or [sources.crm] api_token "
+            "in .dlt/secrets.toml"
+        )
+    return str(url), str(secret)
+
+
+DEFAULT_LAG_SECONDS = 3600.0
+"""Lag window: each run re-reads the contacts stamped up to this long before the cursor, so an
+edit committed late with a slightly older stamp, or one that kept its stamp, is still read.
+Re-read contacts whose content the raw table already holds are dropped before loading."""
+
+FUTURE_TOLERANCE_SECONDS = 300.0
+"""Clock skew allowed between the CRM and the loader: a stamp later than now plus this is
+quarantined (reason ``updated_at ... is in the future``) and never becomes the cursor."""
+
+RECONCILE_EVERY_DAYS = 7.0
+"""A full reconciliation (every key and a content hash, compared against the API) runs when the
+last one is older than this; ``load crm --reconcile`` forces one."""
+
+RECONCILIATION_TABLE = "contacts_reconciliations"
+"""Raw table with one row per full reconciliation: when, and what it found and repaired."""

@@ -1,19 +1,25 @@
-"""dlt source for the ERP: every TPC-H table, incremental on ``updated_at``, deletes included.
+"""dlt source for the ERP: every table of its contract, incremental on its cursor, deletes included.
 
-* ``region`` and ``nation`` (reference data, no ``updated_at``) are replaced on every run.
+The tables, their keys, cursor and money columns and the tombstone table are the ERP's contract
+in :mod:`ingestion.erp.settings` (the demo's TPC-H tables by default, or a user's configuration).
+
+* Reference tables (no cursor column; the demo's ``region`` and ``nation``) are replaced on
+  every run.
 * The mutable tables are read with dlt's ``sql_database`` source (connectorx backend, Arrow
-  stream) incrementally on ``updated_at`` with a lag window, and merged on their primary keys
-  with the ``delete-insert`` strategy (exact where ``upsert`` is not). The cursor is the raw
-  table's own newest ``updated_at`` (see :class:`~ingestion.erp.helpers.Watermark`), not a
-  value kept in dlt's state: dlt 1.31's ``lag`` trips an assertion on Arrow datetime cursors,
-  and a cursor read from the warehouse cannot drift from what actually landed.
+  stream) incrementally on their cursor column (the demo's ``updated_at``) with a lag window,
+  and merged on their primary keys with the ``delete-insert`` strategy (exact where ``upsert``
+  is not). The cursor is the raw table's own newest stamp (see
+  :class:`~ingestion.erp.helpers.Watermark`), not a value kept in dlt's state: dlt 1.31's
+  ``lag`` trips an assertion on Arrow datetime cursors, and a cursor read from the warehouse
+  cannot drift from what actually landed.
 * Every mutable row carries ``_erp_row_hash``, a hash of its content: rows re-read inside the
   lag window are dropped when raw holds the same key *and hash* (two edits can share a stamp).
-* Each mutable table has a second resource that reads the ERP's tombstones (``deleted_rows``)
-  and writes them into the same table with ``_erp_deleted = true``, a column with dlt's
-  ``hard_delete`` hint: the merge removes those keys from the raw table. Tombstones are not
-  ordered against rows by stamp: the current ERP decides (a key that exists again is read
-  again, whatever its stamp; see :class:`~ingestion.erp.helpers.Watermark`).
+* When the ERP keeps a tombstone table (the demo's ``deleted_rows``), each mutable table has a
+  second resource that writes its deletes into the same table with ``_erp_deleted = true``, a
+  column with dlt's ``hard_delete`` hint: the merge removes those keys from the raw table.
+  Tombstones are not ordered against rows by stamp: the current ERP decides (a key that exists
+  again is read again, whatever its stamp; see :class:`~ingestion.erp.helpers.Watermark`).
+  Without a tombstone table, deletes reach raw through the reconciliation only.
 * :func:`reconcile_erp` compares raw with the ERP per key range (counts and hash sums) and
   repairs what differs (:mod:`ingestion.erp.reconcile`); ``load erp`` runs it after each load.
 """
@@ -29,6 +35,7 @@ import sqlalchemy as sa
 from dlt.sources import DltResource
 from dlt.sources.sql_database import sql_table
 
+from ingestion.erp import settings
 from ingestion.erp.helpers import (
     Watermark,
     add_row_hash,
@@ -38,30 +45,30 @@ from ingestion.erp.helpers import (
     money_as_decimal,
 )
 from ingestion.erp.reconcile import Reconciliation, reconcile
-from ingestion.erp.settings import CHUNK_SIZE, CURSOR_COLUMN, DEFAULT_LAG_SECONDS
+from ingestion.erp.settings import CHUNK_SIZE, DEFAULT_LAG_SECONDS, ErpTable
 from ingestion.runner import run
-from source_systems.erp.schema import MUTABLE_TABLES, REFERENCE_TABLES, TABLES_BY_NAME
 
 
-def _tombstones(table_name: str, watermark: Watermark) -> DltResource:
+def _tombstones(table: ErpTable, watermark: Watermark) -> DltResource:
     """The deletes of one table the raw table still has to apply (see :class:`Watermark`)."""
 
     def deletions() -> Iterator[pa.Table]:
         yield from watermark.deletions()
 
-    hints = merge_hints(list(TABLES_BY_NAME[table_name].primary_key), tombstones=True)
-    return dlt.resource(deletions, name=f"{table_name}__deletions", table_name=table_name, **hints)
+    hints = merge_hints(table, tombstones=True)
+    return dlt.resource(deletions, name=f"{table.name}__deletions", table_name=table.name, **hints)
 
 
 def _since_filter(watermark: Watermark, first_key: str) -> Callable[[Any, sa.Table], Any]:
     """A query adapter: rows stamped at or after the watermark, and keys deleted and back."""
+    cursor = watermark.cursor_column
 
     def adapt(query: Any, table: sa.Table) -> Any:
-        wanted = table.c[CURSOR_COLUMN] >= watermark.since()
+        wanted = table.c[cursor] >= watermark.since()
         restore = watermark.restore_keys()
         if restore:
             wanted = sa.or_(wanted, table.c[first_key].in_(restore))
-        return query.where(wanted).order_by(table.c[CURSOR_COLUMN])
+        return query.where(wanted).order_by(table.c[cursor])
 
     return adapt
 
@@ -88,7 +95,7 @@ def erp_table(
         table_adapter_callback=erp_table_adapter,
         chunk_size=chunk_size,
         write_disposition=write_disposition,
-        primary_key=list(TABLES_BY_NAME[name].primary_key),
+        primary_key=list(settings.erp_table(name).primary_key),
         query_adapter_callback=query_adapter_callback,
     )
 
@@ -119,38 +126,50 @@ def erp_source(
 
     Args:
         erp_url: SQLAlchemy URL of the ERP database (SQLite file or PostgreSQL).
-        lag_seconds: attribution window on ``updated_at`` in seconds.
+        lag_seconds: attribution window on each table's cursor column in seconds.
         chunk_size: rows per Arrow batch.
         tables: load only these tables (default: all).
 
     """
-    wanted = _wanted(tables)
+    contract = _wanted(tables)
+    tombstones = settings.tombstone_table()
     conn_url = connectorx_url(erp_url)
     resources: list[DltResource] = []
-    for table in REFERENCE_TABLES:
-        if table.name in wanted:
+    for table in contract:
+        if not table.mutable:
             resources.append(
                 erp_table(erp_url, table.name, chunk_size=chunk_size, write_disposition="replace")
             )
-    for table in MUTABLE_TABLES:
-        if table.name not in wanted:
+    for table in contract:
+        if table.cursor_column is None:
             continue
         keys = list(table.primary_key)
-        watermark = Watermark(table.name, keys, lag_seconds, conn_url)
+        watermark = Watermark(
+            table.name,
+            keys,
+            lag_seconds,
+            conn_url,
+            cursor_column=table.cursor_column,
+            tombstone_table=tombstones,
+        )
         resource = hashed_rows(erp_url, table.name, _since_filter(watermark, keys[0]), chunk_size)
-        resource.apply_hints(**merge_hints(keys, tombstones=False, reflected=True))
+        resource.apply_hints(**merge_hints(table, tombstones=False, reflected=True))
         resource.add_map(watermark.live_rows)
         resources.append(resource)
-        resources.append(_tombstones(table.name, watermark))
+        if tombstones:
+            resources.append(_tombstones(table, watermark))
     return resources
 
 
-def _wanted(tables: Sequence[str] | None) -> set[str]:
-    wanted = set(tables or TABLES_BY_NAME)
-    unknown = wanted - set(TABLES_BY_NAME)
+def _wanted(tables: Sequence[str] | None) -> list[ErpTable]:
+    """The contract's tables named in ``tables`` (all when none), in contract order."""
+    contract = settings.erp_tables()
+    known = {t.name for t in contract}
+    unknown = set(tables or ()) - known
     if unknown:
         raise ValueError(f"unknown ERP tables: {sorted(unknown)}")
-    return wanted
+    wanted = set(tables or known)
+    return [t for t in contract if t.name in wanted]
 
 
 @dlt.source(name="erp", max_table_nesting=0)
@@ -171,7 +190,7 @@ def reconcile_erp(
 
     See :mod:`ingestion.erp.reconcile`. Run it after a load, inside the same warehouse lock.
     """
-    wanted = _wanted(tables)
+    checked = [t for t in _wanted(tables) if t.mutable]
 
     def read(name: str, adapter: Callable[[Any, sa.Table], Any] | None) -> DltResource:
         return hashed_rows(erp_url, name, adapter, chunk_size)
@@ -179,5 +198,4 @@ def reconcile_erp(
     def load(resources: list[DltResource]) -> None:
         run(pipeline, _repair_source(resources), target)
 
-    checked = [(t.name, list(t.primary_key)) for t in MUTABLE_TABLES if t.name in wanted]
     return reconcile(pipeline, read, checked, load)

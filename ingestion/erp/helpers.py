@@ -14,22 +14,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from ingestion.erp.settings import CURSOR_COLUMN, DELETED_FLAG, INITIAL_CURSOR, ROW_HASH_COLUMN
+from ingestion.erp.settings import (
+    CURSOR_COLUMN,
+    DELETED_FLAG,
+    INITIAL_CURSOR,
+    ROW_HASH_COLUMN,
+    TOMBSTONE_TABLE,
+    ErpTable,
+    erp_table,
+)
 from ingestion.runner import MERGE_DELETE_INSERT
-from source_systems.erp.schema import TABLES_BY_NAME
 
 
-def merge_hints(
-    key_columns: list[str], *, tombstones: bool, reflected: bool = False
-) -> dict[str, Any]:
-    """Hints shared by a table's resources: merge on the key, latest ``updated_at`` wins.
+def merge_hints(table: ErpTable, *, tombstones: bool, reflected: bool = False) -> dict[str, Any]:
+    """Hints shared by a table's resources: merge on the key, latest cursor stamp wins.
 
     The ``hard_delete`` column is declared on the tombstone resources only: the live table has
     no such column to reflect. A ``reflected`` resource (``sql_table``) may only hint columns
     of the ERP table, so the row hash is declared on the others.
     """
+    if table.cursor_column is None:
+        raise ValueError(f"{table.name} is a reference table: it is replaced, not merged")
     columns: dict[str, Any] = {
-        CURSOR_COLUMN: {"data_type": "timestamp", "nullable": False, "dedup_sort": "desc"},
+        table.cursor_column: {"data_type": "timestamp", "nullable": False, "dedup_sort": "desc"},
     }
     if not reflected:
         columns[ROW_HASH_COLUMN] = {"data_type": "bigint", "nullable": True}
@@ -37,7 +44,7 @@ def merge_hints(
         columns[DELETED_FLAG] = {"data_type": "bool", "nullable": True, "hard_delete": True}
     return {
         "write_disposition": MERGE_DELETE_INSERT,
-        "primary_key": key_columns,
+        "primary_key": list(table.primary_key),
         "columns": columns,
     }
 
@@ -86,7 +93,7 @@ def _canonical_text(name: str, data_type: pa.DataType) -> str:
 def add_row_hash(batch: pa.Table) -> pa.Table:
     """Append ``_erp_row_hash``: 60 bits of the MD5 of the row's ERP columns, as a bigint.
 
-    Every column not starting with ``_`` takes part, in name order, ``updated_at`` included, so
+    Every column not starting with ``_`` takes part, in name order, the cursor column included, so
     the hash changes with any edit, also one that keeps the stamp. The same function hashes the
     rows of a load and the ERP's rows in the reconciliation, so the two always agree.
     """
@@ -136,8 +143,8 @@ class Watermark:
 
     Rather than trust a cursor kept beside the warehouse (dlt's incremental state, which a lost
     pipeline folder or an aborted package can leave out of step), each run asks the raw table
-    once for its newest ``updated_at`` and for the keys and content hashes of its rows inside
-    the lag window. Then:
+    once for its newest cursor stamp (``updated_at`` in the demo) and for the keys and content
+    hashes of its rows inside the lag window. Then:
 
     * :meth:`since` is where reading starts: the newest stamp minus the lag window, so a
       transaction that commits late with a slightly older stamp is still read;
@@ -156,10 +163,23 @@ class Watermark:
     """
 
     def __init__(
-        self, table_name: str, key_columns: list[str], lag_seconds: float, conn_url: str
+        self,
+        table_name: str,
+        key_columns: list[str],
+        lag_seconds: float,
+        conn_url: str,
+        *,
+        cursor_column: str = CURSOR_COLUMN,
+        tombstone_table: str | None = TOMBSTONE_TABLE,
     ) -> None:
-        """Watermark of raw table ``table_name`` keyed by ``key_columns``; ERP at ``conn_url``."""
+        """Watermark of raw table ``table_name`` keyed by ``key_columns``; ERP at ``conn_url``.
+
+        ``cursor_column`` is the table's change stamp; ``tombstone_table`` the ERP's table of
+        deletes (None: the ERP keeps none, and no delete is planned here).
+        """
         self.table_name = table_name
+        self.cursor_column = cursor_column
+        self.tombstone_table = tombstone_table
         self.key_columns = key_columns
         self.lag = timedelta(seconds=lag_seconds)
         self.conn_url = conn_url
@@ -183,25 +203,34 @@ class Watermark:
                 return
             table = client.make_qualified_table_name(self.table_name)
             try:
-                with client.execute_query(f"select max({CURSOR_COLUMN}) from {table}") as cur:
+                with client.execute_query(f"select max({self.cursor_column}) from {table}") as cur:
                     newest = cur.fetchall()[0][0]
             except Exception:  # the table is in the schema but not yet in the warehouse
                 return
             if newest is None:
                 return
             self._newest = newest.replace(tzinfo=None)
-            query = f"select {self._columns()} from {table} where {CURSOR_COLUMN} >= %s"
+            query = f"select {self._columns()} from {table} where {self.cursor_column} >= %s"
             with client.execute_query(query, self._newest - self.lag) as cur:
                 self._window = self._as_table(cur.fetchall())
         self._plan_tombstones()
 
     def _columns(self) -> str:
         hashed = ROW_HASH_COLUMN if self._has_hash else "cast(null as bigint)"
-        return f"{', '.join(self.key_columns)}, {CURSOR_COLUMN}, {hashed}"
+        return f"{', '.join(self.key_columns)}, {self.cursor_column}, {hashed}"
 
     def _plan_tombstones(self) -> None:
         """Split the window's tombstones into deletes to apply and keys to read again."""
-        stones = read_tombstones(self.conn_url, self.table_name, self.key_columns, self.since())
+        if self.tombstone_table is None:
+            return
+        stones = read_tombstones(
+            self.conn_url,
+            self.table_name,
+            self.key_columns,
+            self.since(),
+            tombstone_table=self.tombstone_table,
+            cursor_column=self.cursor_column,
+        )
         if stones.num_rows == 0:
             return
         in_erp = erp_keys(self.conn_url, self.table_name, self.key_columns, stones)
@@ -228,7 +257,7 @@ class Watermark:
         return self._restore
 
     def _versions_of(self, batch: pa.Table) -> pa.Table:
-        """Keys, ``updated_at`` and hash of the raw rows sharing the first key with ``batch``."""
+        """Keys, cursor stamp and hash of the raw rows sharing the first key with ``batch``."""
         first = self.key_columns[0]
         wanted = sorted(set(batch.column(first).to_pylist()))
         parts: list[pa.Table] = []
@@ -243,12 +272,12 @@ class Watermark:
         return pa.concat_tables(parts) if parts else self._as_table([])
 
     def _as_table(self, rows: list[tuple[Any, ...]] | None) -> pa.Table:
-        """Keys as int64, ``updated_at`` as naive UTC microseconds, the hash as int64.
+        """Keys as int64, the cursor stamp as naive UTC microseconds, the hash as int64.
 
         Built column-wise from the fetched tuples (dlt 1.31's Arrow fetch calls a DuckDB API
         that DuckDB 2 removed).
         """
-        names = [*self.key_columns, CURSOR_COLUMN, ROW_HASH_COLUMN]
+        names = [*self.key_columns, self.cursor_column, ROW_HASH_COLUMN]
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
         arrays = [pa.array(columns[i], pa.int64()) for i in range(len(self.key_columns))]
         stamps = [v.astimezone(UTC).replace(tzinfo=None) if v.tzinfo else v for v in columns[-2]]
@@ -265,7 +294,7 @@ class Watermark:
         )
 
     def deletions(self) -> Iterator[pa.Table]:
-        """Tombstone rows (key, ``updated_at``, ``_erp_deleted``) of keys to delete from raw."""
+        """Tombstone rows (key, cursor stamp, ``_erp_deleted``) of keys to delete from raw."""
         if not self._read:
             self._read_warehouse()
         if self._deletes is not None and self._deletes.num_rows:
@@ -273,18 +302,26 @@ class Watermark:
 
 
 def read_tombstones(
-    conn_url: str, table_name: str, key_columns: list[str], since: datetime
+    conn_url: str,
+    table_name: str,
+    key_columns: list[str],
+    since: datetime,
+    *,
+    tombstone_table: str = TOMBSTONE_TABLE,
+    cursor_column: str = CURSOR_COLUMN,
 ) -> pa.Table:
     """The ERP's tombstones of one table since ``since``, the latest per key by ``deletion_id``.
 
-    Each tombstone becomes a row with the primary key columns, ``updated_at`` (the time of the
-    delete), ``_erp_deleted = true`` and its ``deletion_id``.
+    ``tombstone_table`` holds ``table_name``, ``row_key`` (the key as a JSON object),
+    ``deleted_at`` and ``deletion_id``. Each tombstone becomes a row with the primary key
+    columns, ``cursor_column`` (the time of the delete), ``_erp_deleted = true`` and its
+    ``deletion_id``.
     """
     import connectorx as cx
 
     stamp = since.isoformat(sep=" ", timespec="microseconds")
     query = (
-        "select deletion_id, row_key, deleted_at from deleted_rows "
+        f"select deletion_id, row_key, deleted_at from {tombstone_table} "
         f"where table_name = '{table_name}' and deleted_at >= '{stamp}' "
         "order by deletion_id"
     )
@@ -299,7 +336,7 @@ def read_tombstones(
     columns: dict[str, pa.Array] = {
         c: pa.array([int(keys[i][c]) for i in rows.to_pylist()], pa.int64()) for c in key_columns
     }
-    columns[CURSOR_COLUMN] = raw.column("deleted_at").take(rows).cast(pa.timestamp("us"))
+    columns[cursor_column] = raw.column("deleted_at").take(rows).cast(pa.timestamp("us"))
     columns[DELETED_FLAG] = pa.array([True] * len(rows), pa.bool_())
     columns["deletion_id"] = raw.column("deletion_id").take(rows).cast(pa.int64())
     return pa.table(columns)
@@ -330,21 +367,20 @@ def erp_table_adapter(table: sa.Table) -> sa.Table:
 
     * money columns become ``decimal(15, 2)`` whatever the ERP stores (SQLite: REAL);
     * columns outside the primary key may be null, because a tombstone row carries only its
-      key and ``updated_at``.
+      key and cursor stamp.
     """
-    erp_table = TABLES_BY_NAME[table.name]
-    money = erp_table.money_columns
+    contract = erp_table(table.name)
     for column in table.columns:
-        if column.name in money:
+        if column.name in contract.money_columns:
             column.type = sa.Numeric(15, 2)
-        if column.name not in erp_table.primary_key:
+        if column.name not in contract.primary_key:
             column.nullable = True
     return table
 
 
 def money_as_decimal(table_name: str) -> Callable[[pa.Table], pa.Table]:
     """A map that casts the money columns of ``table_name`` to ``decimal(15, 2)``."""
-    money = TABLES_BY_NAME[table_name].money_columns
+    money = erp_table(table_name).money_columns
     target = pa.decimal128(15, 2)
 
     def cast(table: pa.Table) -> pa.Table:

@@ -1,8 +1,9 @@
 """ERP reconciliation: compare every mutable raw table with the ERP per key range, repair drift.
 
-The incremental load reads by ``updated_at`` with a lag window; a change that stamps cannot show
-(a commit later than the window, a row restored outside it, a raw row edited or lost by hand)
-is invisible to it. The reconciliation does not trust stamps:
+The incremental load reads by each table's cursor column (``updated_at`` in the demo) with a
+lag window; a change that stamps cannot show (a commit later than the window, a row restored
+outside it, a raw row edited or lost by hand) is invisible to it. The reconciliation does not
+trust stamps:
 
 1. it reads each mutable ERP table in full, through the loader's own reader and maps (so the
    content hash of a row is computed exactly as the load computed the one stored in raw), and
@@ -33,12 +34,7 @@ import sqlalchemy as sa
 from dlt.sources import DltResource
 
 from ingestion.erp.helpers import match_keys, merge_hints
-from ingestion.erp.settings import (
-    CURSOR_COLUMN,
-    DELETED_FLAG,
-    ROW_HASH_COLUMN,
-    ROWS_PER_RANGE,
-)
+from ingestion.erp.settings import DELETED_FLAG, ROW_HASH_COLUMN, ROWS_PER_RANGE, ErpTable
 
 Ranges = dict[int, tuple[int, int]]
 """Range start -> (row count, sum of row hashes)."""
@@ -124,21 +120,19 @@ def _raw_ranges(pipeline: dlt.Pipeline, table_name: str, first_key: str, width: 
     }
 
 
-def _raw_versions(
-    pipeline: dlt.Pipeline, table_name: str, key_columns: list[str], where: str
-) -> pa.Table:
-    """Keys, ``updated_at`` and hash of the raw rows matching ``where``."""
+def _raw_versions(pipeline: dlt.Pipeline, erp_table: ErpTable, where: str) -> pa.Table:
+    """Keys, cursor stamp and hash of the raw rows matching ``where``."""
+    key_columns = list(erp_table.primary_key)
+    cursor = erp_table.cursor_column
     schema = pipeline.default_schema
-    has_hash = ROW_HASH_COLUMN in schema.tables[table_name].get("columns", {})
+    has_hash = ROW_HASH_COLUMN in schema.tables[erp_table.name].get("columns", {})
     hashed = ROW_HASH_COLUMN if has_hash else "cast(null as bigint)"
     with pipeline.sql_client() as client:
-        table = client.make_qualified_table_name(table_name)
-        query = (
-            f"select {', '.join(key_columns)}, {CURSOR_COLUMN}, {hashed} from {table} where {where}"
-        )
+        table = client.make_qualified_table_name(erp_table.name)
+        query = f"select {', '.join(key_columns)}, {cursor}, {hashed} from {table} where {where}"
         with client.execute_query(query) as cur:
             rows = cur.fetchall()
-    names = [*key_columns, CURSOR_COLUMN, ROW_HASH_COLUMN]
+    names = [*key_columns, str(cursor), ROW_HASH_COLUMN]
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     arrays = [pa.array([int(v) for v in columns[i]], pa.int64()) for i in range(len(key_columns))]
     stamps = [v.replace(tzinfo=None) for v in columns[-2]]
@@ -195,23 +189,24 @@ def _only(batch: pa.Table, first_key: str, width: int, starts: list[int]) -> pa.
 def reconcile(
     pipeline: dlt.Pipeline,
     read_table: Callable[[str, Callable[[Any, sa.Table], Any] | None], DltResource],
-    tables: Sequence[tuple[str, list[str]]],
+    tables: Sequence[ErpTable],
     load: Callable[[list[DltResource]], Any],
 ) -> Reconciliation:
-    """Compare ``tables`` (name, key columns) in raw with the ERP and repair differing ranges.
+    """Compare the mutable ``tables`` in raw with the ERP and repair differing ranges.
 
     Args:
         pipeline: the ERP pipeline (its warehouse is compared).
         read_table: the loader's reader of one ERP table, maps included (hash added), with an
             optional query adapter.
-        tables: the mutable tables to check, with their primary keys.
+        tables: the mutable tables to check (their contract: keys, cursor column).
         load: runs the pipeline on a list of repair resources (merge on the key).
 
     """
     started = time.perf_counter()
     result = Reconciliation()
     repairs: list[DltResource] = []
-    for name, key_columns in tables:
+    for table in tables:
+        name, key_columns = table.name, list(table.primary_key)
         first = key_columns[0]
         keys, rows, highest = _erp_ranges(iter(read_table(name, None)), first)
         width = _range_width(rows, highest)
@@ -230,7 +225,7 @@ def reconcile(
             for b in read_table(name, _span_filter(first, spans))
             if b.num_rows
         ]
-        held = _raw_versions(pipeline, name, key_columns, where)
+        held = _raw_versions(pipeline, table, where)
         same = (ROW_HASH_COLUMN,)
         reload = [match_keys(b, held, key_columns, exists=False, same=same) for b in fresh_parts]
         reload = [b for b in reload if b.num_rows]
@@ -242,7 +237,7 @@ def reconcile(
         gone = match_keys(held, fresh_keys, key_columns, exists=False)
         detail.rows_reloaded = sum(b.num_rows for b in reload)
         detail.rows_deleted = gone.num_rows
-        repairs.extend(_repair_resources(name, key_columns, reload, gone))
+        repairs.extend(_repair_resources(table, reload, gone))
     for detail in result.tables.values():
         result.ranges_checked += detail.ranges_checked
         result.ranges_repaired += detail.ranges_repaired
@@ -253,19 +248,18 @@ def reconcile(
     return result
 
 
-def _repair_resources(
-    name: str, key_columns: list[str], reload: list[pa.Table], gone: pa.Table
-) -> list[DltResource]:
-    """Resources merging the reloaded rows and deleting the gone keys of table ``name``."""
+def _repair_resources(table: ErpTable, reload: list[pa.Table], gone: pa.Table) -> list[DltResource]:
+    """Resources merging the reloaded rows and deleting the gone keys of ``table``."""
+    name, key_columns = table.name, list(table.primary_key)
     resources = []
     if reload:
-        hints = merge_hints(key_columns, tombstones=False)
+        hints = merge_hints(table, tombstones=False)
         resources.append(dlt.resource(reload, name=f"{name}__repair", table_name=name, **hints))
     if gone.num_rows:
-        tombstones = gone.select([*key_columns, CURSOR_COLUMN]).append_column(
+        tombstones = gone.select([*key_columns, str(table.cursor_column)]).append_column(
             DELETED_FLAG, pa.array([True] * gone.num_rows, pa.bool_())
         )
-        hints = merge_hints(key_columns, tombstones=True)
+        hints = merge_hints(table, tombstones=True)
         resources.append(
             dlt.resource([tombstones], name=f"{name}__repair_deletions", table_name=name, **hints)
         )

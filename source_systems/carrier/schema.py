@@ -18,10 +18,9 @@ named ``shipments_<YYYY-MM-DD>.jsonl``. Fields of an event:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from source_systems.erp.database import PROJECT_ROOT
+from warehouse_settings import DEFAULT_CARRIER_LANDING_DIR, carrier_landing_dir
 
 EVENT_TYPES = (
     "picked_up",
@@ -55,7 +54,7 @@ events carry ``signed_by``. Earlier files never have the field."""
 FILE_PREFIX = "shipments_"
 FILE_SUFFIX = ".jsonl"
 FILE_GLOB = f"{FILE_PREFIX}*{FILE_SUFFIX}"
-DEFAULT_LANDING_DIR = "data/landing/carrier"
+DEFAULT_LANDING_DIR = DEFAULT_CARRIER_LANDING_DIR
 
 
 def landing_dir(path: str | Path | None = None) -> Path:
@@ -63,8 +62,7 @@ def landing_dir(path: str | Path | None = None) -> Path:
 
     Relative paths are taken from the project root, like the ERP's SQLite file.
     """
-    folder = Path(path or os.environ.get("CARRIER_LANDING_DIR") or DEFAULT_LANDING_DIR)
-    return folder if folder.is_absolute() else PROJECT_ROOT / folder
+    return carrier_landing_dir(path)
 
 
 def file_name_for(business_date_iso: str) -> str:

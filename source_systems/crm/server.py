@@ -11,7 +11,11 @@ Endpoints (JSON):
 * ``GET /v1/health``: ``{"status": "ok", "day_number": n}`` (no token needed, never faulty).
 
 Every ``/v1/contacts`` request needs ``Authorization: Bearer <token>`` (``CRM_API_TOKEN``,
-demo default :data:`DEFAULT_TOKEN`); otherwise 401. Bad parameters answer 400.
+demo default :data:`DEFAULT_TOKEN`), compared in constant time; otherwise 401. Any parameter
+the server cannot serve (an unparseable or out-of-range ``updated_since``, a ``limit`` outside
+1..1000, a cursor it did not issue) answers 400 with a message; an unexpected error answers 500
+with a message. The connection is never dropped without an answer. The public demo token only
+binds to a loopback address (:func:`check_bind`).
 
 Faults: a request to ``/v1/contacts`` draws ``u`` from SHA-256 of the fault seed, the request
 path and query, and how many times that exact URL has been asked before. If ``u <
@@ -28,6 +32,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import hmac
+import ipaddress
 import json
 import logging
 import os
@@ -104,15 +110,69 @@ class ServerStats:
         return sum(1 for r in self.requests if r.status == status)
 
 
+def check_bind(host: str, token: str) -> None:
+    """Refuse to serve the public demo token on anything but a loopback address.
+
+    The demo token is documented, so a server reachable from other machines with it would
+    hand the contacts (personal data) to anyone. Raises :class:`ValueError` with what to do.
+    """
+    if not hmac.compare_digest(token.encode(), DEFAULT_TOKEN.encode()):
+        return
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f"refusing to bind the CRM server to {host!r} with the public demo token: "
+            "set CRM_API_TOKEN to a secret token, or bind to 127.0.0.1"
+        )
+
+
 def _encode_cursor(updated_at: str, contact_id: int) -> str:
     raw = json.dumps([updated_at, contact_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_SQLITE_MAX_INT = 2**63 - 1
+
+
+def _parse_since(text: str) -> str:
+    """``updated_since`` in the store's form, or :class:`_BadRequestError` saying why not."""
+    try:
+        return format_stamp(parse_stamp(text))
+    except (ValueError, OverflowError) as exc:
+        raise _BadRequestError(
+            f"updated_since {text!r} is not an ISO 8601 time this API can serve "
+            f"(years 0001-9999 in UTC): {exc}"
+        ) from exc
+
+
+def _parse_limit(text: str) -> int:
+    try:
+        limit = int(text)
+    except ValueError as exc:
+        raise _BadRequestError(f"limit {text[:40]!r} is not an integer") from exc
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise _BadRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {text[:40]}")
+    return limit
+
+
 def _decode_cursor(cursor: str) -> tuple[str, int]:
-    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-    updated_at, contact_id = json.loads(raw)
-    return format_stamp(parse_stamp(str(updated_at))), int(contact_id)
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        updated_at, contact_id = json.loads(raw)
+        stamp = format_stamp(parse_stamp(str(updated_at)))
+        key = int(contact_id)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _BadRequestError(
+            "cursor is not one this API issued: send back next_cursor unchanged"
+        ) from exc
+    if not -_SQLITE_MAX_INT <= key <= _SQLITE_MAX_INT:
+        raise _BadRequestError("cursor is not one this API issued: send back next_cursor unchanged")
+    return stamp, key
 
 
 class _BadRequestError(ValueError):
@@ -194,14 +254,9 @@ class CrmServer(ThreadingHTTPServer):
 
     def contacts_page(self, query: dict[str, list[str]]) -> dict[str, Any]:
         """One page of ``/v1/contacts`` for the parsed query string."""
-        try:
-            since = format_stamp(parse_stamp(query.get("updated_since", [EPOCH])[0]))
-            limit = int(query.get("limit", [str(DEFAULT_PAGE_SIZE)])[0])
-            after = _decode_cursor(query["cursor"][0]) if "cursor" in query else ("", 0)
-        except (ValueError, TypeError, json.JSONDecodeError) as exc:
-            raise _BadRequestError(f"bad parameter: {exc}") from exc
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise _BadRequestError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        since = _parse_since(query.get("updated_since", [EPOCH])[0])
+        limit = _parse_limit(query.get("limit", [str(DEFAULT_PAGE_SIZE)])[0])
+        after = _decode_cursor(query["cursor"][0]) if "cursor" in query else ("", 0)
         with contextlib.closing(self._connect()) as conn:
             cur = conn.execute(
                 "select * from contacts where updated_at >= ? "
@@ -245,6 +300,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     def do_GET(self) -> None:
+        try:
+            self._answer()
+        except Exception as exc:  # never drop the connection without an answer
+            log.exception("CRM API: unexpected error for %s", self.path)
+            try:
+                self._send(500, {"error": f"internal error: {type(exc).__name__}"})
+            except OSError:
+                return
+            self.server.record(RequestRecord(time.monotonic(), self.path, 500))
+
+    def _authorised(self) -> bool:
+        given = self.headers.get("Authorization", "").encode()
+        return hmac.compare_digest(given, f"Bearer {self.server.token}".encode())
+
+    def _answer(self) -> None:
         parts = urlsplit(self.path)
         started = time.monotonic()
         if parts.path == "/v1/health":
@@ -254,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": f"no such endpoint: {parts.path}"})
             self.server.record(RequestRecord(started, self.path, 404))
             return
-        if self.headers.get("Authorization") != f"Bearer {self.server.token}":
+        if not self._authorised():
             self._send(401, {"error": "missing or wrong API token"}, {"WWW-Authenticate": "Bearer"})
             self.server.record(RequestRecord(started, self.path, 401))
             return
@@ -289,12 +359,15 @@ def running_crm(
 ) -> Iterator[CrmServer]:
     """Serve the CRM store in a background thread; yield the server (``.base_url``).
 
-    Port 0 (the default) picks a free port. The server stops when the block ends.
+    Port 0 (the default) picks a free port. The server stops when the block ends. The public
+    demo token binds to loopback only (:func:`check_bind` raises :class:`ValueError`).
     """
+    token = token or api_token()
+    check_bind(host, token)
     path = crm_db_path(db_path)
     if not path.exists():
         raise FileNotFoundError(f"no CRM store at {path}: run `world init` first")
-    server = CrmServer((host, port), path, token or api_token(), faults or FaultSettings())
+    server = CrmServer((host, port), path, token, faults or FaultSettings())
     thread = threading.Thread(target=server.serve_forever, name="crm-server", daemon=True)
     thread.start()
     log.info("CRM API at %s (fault rate %g)", server.base_url, server.faults.fault_rate)

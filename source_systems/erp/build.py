@@ -23,8 +23,9 @@ from pathlib import Path
 import duckdb
 
 from source_systems.erp import ddl
-from source_systems.erp.database import PROJECT_ROOT, ErpDatabase
+from source_systems.erp.database import ErpDatabase
 from source_systems.erp.schema import STATE_TABLE, TABLES
+from warehouse_settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 

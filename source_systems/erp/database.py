@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,20 +22,10 @@ from urllib.parse import unquote, urlsplit
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_ERP_URL = "sqlite:///data/erp.sqlite"
+from warehouse_settings import DEFAULT_ERP_URL, PROJECT_ROOT, erp_url
 
-
-def erp_url(url: str | None = None) -> str:
-    """Return the ERP URL: the argument, else ``ERP_URL``, else the SQLite default.
-
-    A relative SQLite path is made absolute against the project root, so every tool (the
-    simulator, the dlt loader, the tests) points at the same file whatever its working dir.
-    """
-    url = url or os.environ.get("ERP_URL") or DEFAULT_ERP_URL
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        url = "sqlite:///" + str(PROJECT_ROOT / url.removeprefix("sqlite:///"))
-    return url
+# Re-exported: the simulator's callers used to take these from here.
+__all__ = ["DEFAULT_ERP_URL", "PROJECT_ROOT", "ErpDatabase", "connect", "erp_url"]
 
 
 class ErpDatabase:

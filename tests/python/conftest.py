@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from orchestration.pg_cluster import PgCluster, PostgresUnavailableError, throwa
 from source_systems.crm.simulate import build_crm
 from source_systems.erp.build import build
 from source_systems.erp.database import connect
+from source_systems.world import crm_server
 
 TARGETS = ["duckdb", "postgres"]
 SCALE = 0.01
@@ -132,18 +134,26 @@ def make_erp(
 
 
 @pytest.fixture
-def make_crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Path]:
-    """Build the CRM store from an ERP (its URL) and return its path (``CRM_DB_PATH`` set)."""
+def make_crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Path]]:
+    """Build the CRM store from an ERP (its URL) and return its path (``CRM_DB_PATH`` set).
 
-    def _make(erp_url: str) -> Path:
-        path = tmp_path / "crm.sqlite"
-        with connect(erp_url) as db:
-            build_crm(db, path)
-        monkeypatch.setenv("CRM_DB_PATH", str(path))
-        monkeypatch.delenv("CRM_BASE_URL", raising=False)
-        return path
+    The demo CRM's API is started over it for the rest of the test, and its URL and token
+    are handed to the loader the way a user configures their own CRM: ``CRM_BASE_URL`` and
+    ``CRM_API_TOKEN``.
+    """
+    with contextlib.ExitStack() as servers:
 
-    return _make
+        def _make(erp_url: str) -> Path:
+            path = tmp_path / "crm.sqlite"
+            with connect(erp_url) as db:
+                build_crm(db, path)
+            monkeypatch.setenv("CRM_DB_PATH", str(path))
+            crm = servers.enter_context(crm_server(path, fault_rate=0))
+            monkeypatch.setenv("CRM_BASE_URL", crm.base_url)
+            monkeypatch.setenv("CRM_API_TOKEN", crm.token)
+            return path
+
+        yield _make
 
 
 # Events of cancelled (deleted) order lines are expected orphans in staging: a warn-severity test.

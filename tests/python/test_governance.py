@@ -10,6 +10,7 @@ from orchestration.governance import (
     EXCEPTIONS_REGISTER,
     example_queries,
     exception_problems,
+    personal_column_problems,
     registered_exceptions,
     snapshot_upstream_problems,
     source_column_problems,
@@ -102,4 +103,35 @@ def test_snapshots_must_read_one_staging_model() -> None:
         "snapshot.p.snap_mart",
         "snapshot.p.snap_source",
         "snapshot.p.snap_two",
+    ]
+
+
+def test_case13_personal_source_columns_must_not_reach_a_model_unmasked() -> None:
+    pii = {"config": {"meta": {"contains_pii": True, "masking": "none"}}}
+    manifest: dict[str, Any] = {
+        "sources": {
+            "source.p.carrier.events": {"columns": {"signed_by": pii, "event_id": {}}},
+        },
+        "nodes": {
+            "model.p.stg_events": {
+                "resource_type": "model",
+                "columns": {
+                    "signed_by_hash": {
+                        "config": {"meta": {"contains_pii": True, "masking": "salted_sha256"}}
+                    },
+                    "note": pii,
+                },
+            },
+        },
+    }
+    catalog: dict[str, Any] = {
+        "nodes": {
+            "model.p.stg_events": {"columns": {"event_id": {}, "signed_by_hash": {}}},
+            "model.p.fct_events": {"columns": {"event_id": {}, "SIGNED_BY": {}}},
+        }
+    }
+    assert personal_column_problems(manifest, catalog) == [
+        "model.p.fct_events: column SIGNED_BY is the personal column of "
+        "source.p.carrier.events, unmasked",
+        "model.p.stg_events: column note holds personal data, unmasked",
     ]

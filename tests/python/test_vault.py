@@ -8,6 +8,7 @@ read that one warehouse.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from source_systems.crm.simulate import advance_crm, build_crm
 from source_systems.erp.build import build
 from source_systems.erp.database import connect
 from source_systems.erp.simulate import Simulator
+from source_systems.world import crm_server
 
 DAYS = 2
 GHOST = "0" * 64
@@ -57,6 +59,7 @@ SATS = {
     "sat_part_supplier__erp_offer": ("part_supplier_hk", "part_supplier_hashdiff"),
     "sat_nation__erp_details": ("nation_hk", "nation_hashdiff"),
     "sat_shipment_event__carrier_details": ("shipment_event_hk", "shipment_event_hashdiff"),
+    "sat_shipment_event__carrier_pii": ("shipment_event_hk", "shipment_event_hashdiff"),
 }
 TRACKING = {
     "sat_order__erp_tracking": "order_hk",
@@ -143,7 +146,7 @@ def vault_world(
     """Build, load and vault one world on the target; shared by every test of the module."""
     target = str(request.param)
     tmp = tmp_path_factory.mktemp(f"vault_{target}")
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, contextlib.ExitStack() as servers:
         mp.setenv("LOADER_PIPELINES_DIR", str(tmp / "dlt"))
         mp.setenv("WAREHOUSE_DUCKDB_PATH", str(tmp / "warehouse.duckdb"))
         mp.setenv("CARRIER_LANDING_DIR", str(tmp / "landing"))
@@ -167,10 +170,13 @@ def vault_world(
         mp.setenv("ERP_URL", url)
         crm_path = tmp / "crm.sqlite"
         mp.setenv("CRM_DB_PATH", str(crm_path))
-        mp.delenv("CRM_BASE_URL", raising=False)
         with connect(url) as db:
             build(db, scale_factor=SCALE, seed=SEED)
             build_crm(db, crm_path)
+        # The demo CRM's API, handed to the loader as a user's CRM is (URL and token).
+        crm = servers.enter_context(crm_server(crm_path, fault_rate=0))
+        mp.setenv("CRM_BASE_URL", crm.base_url)
+        mp.setenv("CRM_API_TOKEN", crm.token)
 
         world = VaultWorld(wh, url)
         started = time.monotonic()

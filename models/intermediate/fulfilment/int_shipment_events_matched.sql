@@ -22,7 +22,7 @@ matched as (
         shipment_events.tracking_number,
         shipment_events.carrier_service,
         shipment_events.event_location,
-        shipment_events.signed_by,
+        shipment_events.signed_by_hash,
         shipment_events.loaded_at
 
     from shipment_events

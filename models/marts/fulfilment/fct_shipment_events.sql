@@ -30,7 +30,7 @@ batch as (
         tracking_number,
         carrier_service,
         event_location,
-        signed_by,
+        signed_by_hash,
         loaded_at
     from shipment_events
     {% if is_incremental() %}
@@ -56,7 +56,7 @@ final as (
         tracking_number,
         carrier_service,
         event_location,
-        signed_by,
+        signed_by_hash,
         loaded_at
     from batch
 

@@ -1,5 +1,6 @@
 -- A carrier shipment event's details (on link_shipment_event_order_line).
--- Events do not change, so each has one row.
+-- Events do not change, so each has one row. Who signed (a person's name,
+-- masked) is apart, in sat_shipment_event__carrier_pii.
 with shipment_events as (
 
     select * from {{ ref('stg_carrier__shipment_events') }}
@@ -15,7 +16,6 @@ shipment_events_keyed as (
         event_type,
         event_at,
         event_location,
-        signed_by,
         loaded_at as load_at,
         'carrier.shipment_events' as record_source
     from shipment_events
@@ -32,7 +32,6 @@ shipment_events_keyed as (
         'event_type',
         'event_at',
         'event_location',
-        'signed_by',
     ],
 ) }}
 

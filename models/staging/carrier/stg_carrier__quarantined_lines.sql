@@ -9,7 +9,7 @@ renamed as (
     select
         file_name,
         cast(line_number as integer) as line_number,
-        raw_line,
+        {{ mask_pii('raw_line') }} as raw_line_hash,
         reason as quarantine_reason,
         detail as quarantine_detail,
         _dlt_load_id as dlt_load_id,

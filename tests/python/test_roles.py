@@ -1,0 +1,116 @@
+"""Least privilege on PostgreSQL (issue 11, case 16): the loaders and dbt run as their own
+roles, the reporting role reads marts only, and the job lock holds across machines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg2
+import psycopg2.errors
+import pytest
+from conftest import Warehouse, assert_dbt_passed
+
+from ingestion.cli import load_erp
+from ingestion.runner import ADVISORY_LOCK_KEY, WarehouseBusyError
+from orchestration.dbt import run_dbt
+from orchestration.pg_roles import Roles, setup_roles
+
+# one model per layer: staging, snapshot, vault, mart (cautious: their tests only)
+BUILD = [
+    "build",
+    "--select",
+    "+dim_geography",
+    "+snap_erp__suppliers",
+    "+hub_nation",
+    "--indirect-selection",
+    "cautious",
+]
+
+
+def _connect(warehouse: Warehouse, user: str) -> psycopg2.extensions.connection:
+    assert warehouse.pg is not None
+    conn = psycopg2.connect(
+        host=warehouse.pg.host,
+        port=warehouse.pg.port,
+        user=user,
+        password="dummy",
+        dbname=warehouse.database,
+    )
+    conn.autocommit = True
+    return conn
+
+
+def _can(conn: psycopg2.extensions.connection, sql: str) -> bool:
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+        return True
+    except psycopg2.errors.InsufficientPrivilege:
+        return False
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("target", ["postgres"])
+def test_case16_loader_transformer_and_reporting_roles(
+    warehouse: Warehouse, make_erp: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roles = setup_roles()
+    setup_roles()  # idempotent: a second run changes nothing and does not fail
+    assert roles == Roles("warehouse_loader", "warehouse_transformer", "warehouse_reporting")
+    make_erp()
+    monkeypatch.setenv("WAREHOUSE_PG_USER", roles.loader)
+    load_erp("postgres")
+    monkeypatch.setenv("WAREHOUSE_PG_USER", roles.transformer)
+    assert_dbt_passed(run_dbt(BUILD, "postgres"))
+
+    owners = dict(
+        warehouse.query(
+            "select schemaname, min(tableowner) from pg_tables where schemaname in "
+            "('raw_erp', 'staging', 'snapshots', 'raw_vault', 'marts', 'restricted') "
+            "group by 1"
+        )
+    )
+    assert owners["raw_erp"] == roles.loader
+    assert {owners[s] for s in ("snapshots", "raw_vault", "marts", "restricted")} == {
+        roles.transformer
+    }
+
+    reporting = _connect(warehouse, roles.reporting)
+    loader = _connect(warehouse, roles.loader)
+    try:
+        assert _can(reporting, "select count(*) from marts.dim_geography")
+        for relation in (
+            "raw_erp.nation",
+            "staging.stg_erp__nations",
+            "snapshots.snap_erp__suppliers",
+            "raw_vault.hub_nation",
+            "restricted.pii_salt",
+        ):
+            assert not _can(reporting, f"select count(*) from {relation}"), relation
+        assert not _can(reporting, "create schema reporting_sandbox")
+        # the loader writes raw only: it reads and writes nothing dbt builds
+        assert not _can(loader, "select count(*) from marts.dim_geography")
+        assert not _can(loader, "create table staging.not_the_loaders (x int)")
+        assert not _can(loader, "select salt from restricted.pii_salt")
+    finally:
+        reporting.close()
+        loader.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("target", ["postgres"])
+def test_case16_the_job_lock_lives_in_the_server(
+    warehouse: Warehouse, make_erp: Callable[..., str]
+) -> None:
+    make_erp()
+    # another machine: nothing shared but the server
+    other = _connect(warehouse, "postgres")
+    try:
+        with other.cursor() as cur:
+            cur.execute("select pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+            assert cur.fetchone() == (True,)
+        with pytest.raises(WarehouseBusyError, match="advisory lock"):
+            load_erp("postgres")
+    finally:
+        other.close()  # the session ends: the lock is free again
+    assert load_erp("postgres")["total_rows"] > 0
