@@ -9,6 +9,7 @@ reconciliation finds nothing left to repair. Case 8 needs the reconciliation.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -317,3 +318,59 @@ def test_case08_reconciliation_repairs_from_an_erp_on_postgresql(
     result = _load(warehouse, url, reconcile=True)["reconciliation"]
     assert (result["ranges_repaired"], result["rows_repaired"]) == (1, 1), result
     assert_raw_equals_erp(url, warehouse)
+
+
+def test_contract_cursor_column_and_no_tombstone_table_deletes_by_reconciliation(
+    warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cases 5-8 under the issue 15 contract: a foreign table with its own cursor column
+    (``modified_at``) and money column, in an ERP without a tombstone table.
+
+    The incremental load follows that cursor and stores the row hash; a delete, which no stamp
+    shows, stays in raw with ``reconcile=False`` and is removed by the reconciliation, which
+    reads the table through the same contract (its hashes agree: nothing left to repair).
+    """
+    path = tmp_path / "their_erp.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "create table stock (item_id bigint primary key, item_name varchar(25), "
+            "price real, modified_at timestamp not null)"
+        )
+        conn.executemany(
+            "insert into stock values (?, ?, ?, ?)",
+            [
+                (11, "bolt", 0.5, "2024-03-01 09:00:00"),
+                (12, "nut", 0.25, "2024-03-01 09:05:00"),
+                (13, "washer", 1.0, "2024-03-02 17:30:00"),
+            ],
+        )
+    url = f"sqlite:///{path}"
+    contract = {
+        "stock": {
+            "primary_key": ["item_id"],
+            "cursor_column": "modified_at",
+            "money_columns": ["price"],
+        }
+    }
+    monkeypatch.setenv("ERP_TABLES", json.dumps(contract))
+    monkeypatch.setenv("ERP_TOMBSTONE_TABLE", "")
+
+    assert _load(warehouse, url, reconcile=False)["rows"] == {"stock": 3}
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "update stock set price = 0.75, modified_at = '2024-03-05 08:00:00' where item_id = 12"
+        )
+        conn.execute("delete from stock where item_id = 13")
+    assert _load(warehouse, url, reconcile=False)["rows"] == {"stock": 1}
+    stock = "select item_id, price from raw_erp.stock order by item_id"
+    assert [(k, float(p)) for k, p in warehouse.query(stock)] == [(11, 0.5), (12, 0.75), (13, 1.0)]
+    hashed = "select count(_erp_row_hash) from raw_erp.stock"
+    assert warehouse.query(hashed) == [(3,)]
+
+    result = _load(warehouse, url, reconcile=True)["reconciliation"]
+    assert result["tables"]["stock"]["rows_deleted"] == 1, result
+    assert (result["ranges_repaired"], result["rows_repaired"]) == (1, 1), result
+    assert [(k, float(p)) for k, p in warehouse.query(stock)] == [(11, 0.5), (12, 0.75)]
+
+    again = _load(warehouse, url, reconcile=True)["reconciliation"]
+    assert (again["ranges_checked"], again["rows_repaired"]) == (1, 0), again
