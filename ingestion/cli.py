@@ -28,7 +28,7 @@ from ingestion.carrier.settings import PIPELINE_NAME as CARRIER_PIPELINE
 from ingestion.crm import load_contacts
 from ingestion.crm import settings as crm_settings
 from ingestion.destinations import TARGETS
-from ingestion.erp import erp_source
+from ingestion.erp import erp_source, reconcile_erp
 from ingestion.erp.settings import (
     DATASET_NAME,
     DEFAULT_LAG_SECONDS,
@@ -55,12 +55,19 @@ def load_erp(
     url: str | None = None,
     lag_seconds: float = DEFAULT_LAG_SECONDS,
     tables: list[str] | None = None,
+    reconcile: bool = True,
 ) -> dict[str, Any]:
-    """Load the ERP into ``target`` and return a summary (rows per table, seconds, rows/s)."""
+    """Load the ERP into ``target`` and return a summary (rows per table, seconds, rows/s).
+
+    With ``reconcile`` (the default) the load is followed by the ERP reconciliation (see
+    :mod:`ingestion.erp.reconcile`); its counts are the summary's ``reconciliation``.
+    """
     started = time.perf_counter()
+    reconciliation: dict[str, Any] | None = None
     with warehouse_lock(target):
         pipeline = make_pipeline(PIPELINE_NAME, target, DATASET_NAME)
-        source = erp_source(erp_url=configured_erp_url(url), lag_seconds=lag_seconds, tables=tables)
+        source_url = configured_erp_url(url)
+        source = erp_source(erp_url=source_url, lag_seconds=lag_seconds, tables=tables)
         if pipeline.first_run:
             # Nothing landed yet: write the initial snapshot straight into the raw tables
             # instead of merging it through staging tables (about 2x faster at SF 1).
@@ -73,10 +80,12 @@ def load_erp(
                     if hint.get("dedup_sort"):
                         resource.apply_hints(columns={name: {"dedup_sort": None}})
         run(pipeline, source, target)
-    seconds = time.perf_counter() - started
-    rows = _rows_per_table(pipeline)
+        seconds = time.perf_counter() - started
+        rows = _rows_per_table(pipeline)
+        if reconcile:
+            reconciliation = reconcile_erp(pipeline, target, source_url, tables=tables).as_dict()
     total = sum(rows.values())
-    return {
+    summary = {
         "pipeline": pipeline.pipeline_name,
         "dataset": DATASET_NAME,
         "rows": rows,
@@ -84,6 +93,9 @@ def load_erp(
         "seconds": round(seconds, 2),
         "rows_per_second": round(total / seconds) if seconds else None,
     }
+    if reconciliation is not None:
+        summary["reconciliation"] = reconciliation
+    return summary
 
 
 def carrier_bucket_url(url: str | None = None) -> str:
@@ -174,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lag-seconds", type=float, default=DEFAULT_LAG_SECONDS)
     parser.add_argument("--tables", nargs="*", help="load only these ERP tables")
     parser.add_argument(
+        "--no-reconcile",
+        dest="erp_reconcile",
+        action="store_false",
+        help="skip the ERP reconciliation after the load (counts and hashes per key range)",
+    )
+    parser.add_argument(
         "--bucket-url",
         help="carrier files to read (default: $CARRIER_BUCKET_URL or the landing folder)",
     )
@@ -201,7 +219,11 @@ def main(argv: list[str] | None = None) -> int:
         summary = load_carrier(args.target, bucket_url=args.bucket_url)
     else:
         summary = load_erp(
-            args.target, url=args.erp_url, lag_seconds=args.lag_seconds, tables=args.tables
+            args.target,
+            url=args.erp_url,
+            lag_seconds=args.lag_seconds,
+            tables=args.tables,
+            reconcile=args.erp_reconcile,
         )
     json.dump(summary, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -1,4 +1,4 @@
-"""Helpers of the ERP loader: connection URLs, the warehouse watermark, tombstones, types."""
+"""Helpers of the ERP loader: URLs, the warehouse watermark, tombstones, row hashes, types."""
 
 from __future__ import annotations
 
@@ -18,9 +18,35 @@ from ingestion.erp.settings import (
     CURSOR_COLUMN,
     DELETED_FLAG,
     INITIAL_CURSOR,
+    ROW_HASH_COLUMN,
     TOMBSTONE_TABLE,
+    ErpTable,
     erp_table,
 )
+from ingestion.runner import MERGE_DELETE_INSERT
+
+
+def merge_hints(table: ErpTable, *, tombstones: bool, reflected: bool = False) -> dict[str, Any]:
+    """Hints shared by a table's resources: merge on the key, latest cursor stamp wins.
+
+    The ``hard_delete`` column is declared on the tombstone resources only: the live table has
+    no such column to reflect. A ``reflected`` resource (``sql_table``) may only hint columns
+    of the ERP table, so the row hash is declared on the others.
+    """
+    if table.cursor_column is None:
+        raise ValueError(f"{table.name} is a reference table: it is replaced, not merged")
+    columns: dict[str, Any] = {
+        table.cursor_column: {"data_type": "timestamp", "nullable": False, "dedup_sort": "desc"},
+    }
+    if not reflected:
+        columns[ROW_HASH_COLUMN] = {"data_type": "bigint", "nullable": True}
+    if tombstones:
+        columns[DELETED_FLAG] = {"data_type": "bool", "nullable": True, "hard_delete": True}
+    return {
+        "write_disposition": MERGE_DELETE_INSERT,
+        "primary_key": list(table.primary_key),
+        "columns": columns,
+    }
 
 
 def connectorx_url(sqlalchemy_url: str) -> str:
@@ -41,21 +67,96 @@ def connectorx_url(sqlalchemy_url: str) -> str:
     return urlunsplit((scheme, *parts[1:]))
 
 
+def _arrow(relation: Any) -> pa.Table:
+    """A DuckDB relation as one Arrow table (DuckDB 2 may hand back a record batch reader)."""
+    result = relation.arrow()
+    return result.read_all() if hasattr(result, "read_all") else result
+
+
+def _canonical_text(name: str, data_type: pa.DataType) -> str:
+    """SQL (DuckDB) giving one text form per value of column ``name``, whatever its Arrow type.
+
+    Money to two decimals, stamps to microseconds, integers as integers.
+    """
+    col = f'"{name}"'
+    if pa.types.is_decimal(data_type) or pa.types.is_floating(data_type):
+        return f"cast(cast(round({col}, 2) as decimal(18, 2)) as varchar)"
+    if pa.types.is_timestamp(data_type):
+        return f"strftime(cast({col} as timestamp), '%Y-%m-%d %H:%M:%S.%f')"
+    if pa.types.is_date(data_type):
+        return f"cast(cast({col} as date) as varchar)"
+    if pa.types.is_integer(data_type):
+        return f"cast(cast({col} as bigint) as varchar)"
+    return f"cast({col} as varchar)"
+
+
+def add_row_hash(batch: pa.Table) -> pa.Table:
+    """Append ``_erp_row_hash``: 60 bits of the MD5 of the row's ERP columns, as a bigint.
+
+    Every column not starting with ``_`` takes part, in name order, the cursor column included, so
+    the hash changes with any edit, also one that keeps the stamp. The same function hashes the
+    rows of a load and the ERP's rows in the reconciliation, so the two always agree.
+    """
+    if ROW_HASH_COLUMN in batch.column_names:
+        batch = batch.drop_columns([ROW_HASH_COLUMN])
+    columns = sorted(n for n in batch.column_names if not n.startswith("_"))
+    parts = ", ".join(
+        f"coalesce({_canonical_text(n, batch.schema.field(n).type)}, chr(0))" for n in columns
+    )
+    sql = f"select ('0x' || left(md5(concat_ws(chr(31), {parts})), 15))::bigint as h from b"
+    with duckdb.connect() as conn:
+        conn.register("b", batch.select(columns))
+        hashes = _arrow(conn.sql(sql)).column("h")
+    return batch.append_column(pa.field(ROW_HASH_COLUMN, pa.int64()), hashes)
+
+
+def match_keys(
+    batch: pa.Table,
+    against: pa.Table,
+    key_columns: list[str],
+    *,
+    exists: bool,
+    same: tuple[str, ...] = (),
+) -> pa.Table:
+    """Rows of ``batch`` with (``exists``) or without a same-key row in ``against``.
+
+    With ``same``, the row in ``against`` must also hold the same values in those columns.
+    """
+    if batch.num_rows == 0:
+        return batch
+    match = " and ".join(f"w.{c} = b.{c}" for c in [*key_columns, *same])
+    probe = batch.select([*key_columns, *same]).append_column(
+        "_row", pa.array(range(batch.num_rows), pa.int64())
+    )
+    sql = (
+        f"select _row from b where {'' if exists else 'not '}exists (select 1 from w where {match})"
+    )
+    with duckdb.connect() as conn:
+        conn.register("w", against.select([*key_columns, *same]))
+        conn.register("b", probe)
+        keep = _arrow(conn.sql(sql))
+    return batch.filter(pc.is_in(probe.column("_row"), value_set=keep.column("_row")))
+
+
 class Watermark:
-    """The incremental cursor of one raw table, read from the warehouse itself.
+    """The incremental state of one raw table, read from the warehouse itself.
 
     Rather than trust a cursor kept beside the warehouse (dlt's incremental state, which a lost
     pipeline folder or an aborted package can leave out of step), each run asks the raw table
-    once for its newest ``updated_at`` and for the keys and stamps of its rows inside the lag
-    window. Then:
+    once for its newest cursor stamp (``updated_at`` in the demo) and for the keys and content
+    hashes of its rows inside the lag window. Then:
 
     * :meth:`since` is where reading starts: the newest stamp minus the lag window, so a
       transaction that commits late with a slightly older stamp is still read;
-    * :meth:`live_rows` drops fetched rows the raw table already holds (same key, same
-      ``updated_at``): a rerun with no source change loads nothing and rewrites nothing;
-    * :meth:`tombstones` keeps a delete only when the raw table holds its key in a version
-      older than the delete (a delete already applied, or of a row never loaded, is dropped;
-      so is a stale delete of a key inserted again later).
+    * :meth:`live_rows` drops fetched rows the raw table already holds (same key, same content
+      hash): a rerun with no source change loads nothing, and a second edit at the stamp of
+      the version already loaded still loads (stamps can tie, hashes of different rows do not);
+    * tombstones in the window are not ordered against rows by stamp (a delete and a re-insert
+      can share one): the current ERP decides. Per key, the latest tombstone by its own id
+      (``deletion_id``) counts; if the ERP holds the key again, the tombstone is dropped and the
+      ERP's row is read whatever its stamp (:meth:`restore_keys`, an old stamp of a restored
+      row included); if not, the delete is applied when the raw table holds the key, whatever
+      the stamps (:meth:`deletions`).
 
     The raw table is the only record of what was loaded, so a crash anywhere leaves nothing
     to reconcile: the next run reads from what actually landed.
@@ -66,15 +167,27 @@ class Watermark:
         table_name: str,
         key_columns: list[str],
         lag_seconds: float,
+        conn_url: str,
+        *,
         cursor_column: str = CURSOR_COLUMN,
+        tombstone_table: str | None = TOMBSTONE_TABLE,
     ) -> None:
-        """Watermark of raw table ``table_name`` keyed by ``key_columns``, on ``cursor_column``."""
+        """Watermark of raw table ``table_name`` keyed by ``key_columns``; ERP at ``conn_url``.
+
+        ``cursor_column`` is the table's change stamp; ``tombstone_table`` the ERP's table of
+        deletes (None: the ERP keeps none, and no delete is planned here).
+        """
         self.table_name = table_name
         self.cursor_column = cursor_column
+        self.tombstone_table = tombstone_table
         self.key_columns = key_columns
         self.lag = timedelta(seconds=lag_seconds)
+        self.conn_url = conn_url
         self._newest: datetime | None = None
         self._window: pa.Table | None = None
+        self._deletes: pa.Table | None = None
+        self._restore: list[int] = []
+        self._has_hash = False
         self._read = False
 
     def _read_warehouse(self) -> None:
@@ -82,7 +195,9 @@ class Watermark:
         pipeline = dlt.current.pipeline()
         if pipeline.first_run or self.table_name not in pipeline.default_schema.tables:
             return
-        keys = ", ".join(self.key_columns)
+        self._has_hash = ROW_HASH_COLUMN in pipeline.default_schema.tables[self.table_name].get(
+            "columns", {}
+        )
         with pipeline.sql_client() as client:
             if not client.has_dataset():
                 return
@@ -95,10 +210,39 @@ class Watermark:
             if newest is None:
                 return
             self._newest = newest.replace(tzinfo=None)
-            cursor = self.cursor_column
-            query = f"select {keys}, {cursor} from {table} where {cursor} >= %s"
+            query = f"select {self._columns()} from {table} where {self.cursor_column} >= %s"
             with client.execute_query(query, self._newest - self.lag) as cur:
                 self._window = self._as_table(cur.fetchall())
+        self._plan_tombstones()
+
+    def _columns(self) -> str:
+        hashed = ROW_HASH_COLUMN if self._has_hash else "cast(null as bigint)"
+        return f"{', '.join(self.key_columns)}, {self.cursor_column}, {hashed}"
+
+    def _plan_tombstones(self) -> None:
+        """Split the window's tombstones into deletes to apply and keys to read again."""
+        if self.tombstone_table is None:
+            return
+        stones = read_tombstones(
+            self.conn_url,
+            self.table_name,
+            self.key_columns,
+            self.since(),
+            tombstone_table=self.tombstone_table,
+            cursor_column=self.cursor_column,
+        )
+        if stones.num_rows == 0:
+            return
+        in_erp = erp_keys(self.conn_url, self.table_name, self.key_columns, stones)
+        back = match_keys(stones, in_erp, self.key_columns, exists=True)
+        gone = match_keys(stones, in_erp, self.key_columns, exists=False)
+        raw = self._versions_of(stones)
+        self._deletes = match_keys(gone, raw, self.key_columns, exists=True)
+        if back.num_rows:
+            first = self.key_columns[0]
+            self._restore = sorted(set(back.column(first).to_pylist()))
+            assert self._window is not None
+            self._window = pa.concat_tables([self._window, self._versions_of(back)])
 
     def since(self) -> datetime:
         """Read source rows stamped at or after this (naive UTC)."""
@@ -106,26 +250,14 @@ class Watermark:
             self._read_warehouse()
         return INITIAL_CURSOR if self._newest is None else self._newest - self.lag
 
-    def _filter(self, batch: pa.Table, against: pa.Table, *, exists: bool, op: str) -> pa.Table:
-        """Rows of ``batch`` with (or without) a same-key row in ``against`` stamped ``op``."""
-        match = " and ".join(f"w.{k} = b.{k}" for k in self.key_columns)
-        probe = batch.select([*self.key_columns, self.cursor_column]).append_column(
-            "_row", pa.array(range(batch.num_rows), pa.int64())
-        )
-        sql = (
-            f"select _row from b where {'' if exists else 'not '}exists ("
-            f"select 1 from w where {match} and w.{self.cursor_column} {op} b.{self.cursor_column})"
-        )
-        with duckdb.connect() as conn:
-            conn.register("w", against)
-            conn.register("b", probe)
-            keep = conn.sql(sql).arrow()
-            if hasattr(keep, "read_all"):
-                keep = keep.read_all()
-        return batch.filter(pc.is_in(probe.column("_row"), value_set=keep.column("_row")))
+    def restore_keys(self) -> list[int]:
+        """First key column values to read whatever their stamp: keys deleted and back again."""
+        if not self._read:
+            self._read_warehouse()
+        return self._restore
 
     def _versions_of(self, batch: pa.Table) -> pa.Table:
-        """Keys and ``updated_at`` of the raw rows sharing the first key column with ``batch``."""
+        """Keys, cursor stamp and hash of the raw rows sharing the first key with ``batch``."""
         first = self.key_columns[0]
         wanted = sorted(set(batch.column(first).to_pylist()))
         parts: list[pa.Table] = []
@@ -134,38 +266,39 @@ class Watermark:
             table = client.make_qualified_table_name(self.table_name)
             for start in range(0, len(wanted), 1000):
                 chunk = ", ".join(str(int(v)) for v in wanted[start : start + 1000])
-                query = (
-                    f"select {', '.join(self.key_columns)}, {self.cursor_column} from {table} "
-                    f"where {first} in ({chunk})"
-                )
+                query = f"select {self._columns()} from {table} where {first} in ({chunk})"
                 with client.execute_query(query) as cur:
                     parts.append(self._as_table(cur.fetchall()))
         return pa.concat_tables(parts) if parts else self._as_table([])
 
     def _as_table(self, rows: list[tuple[Any, ...]] | None) -> pa.Table:
-        """Keys as int64 and ``updated_at`` as naive UTC microseconds.
+        """Keys as int64, the cursor stamp as naive UTC microseconds, the hash as int64.
 
         Built column-wise from the fetched tuples (dlt 1.31's Arrow fetch calls a DuckDB API
         that DuckDB 2 removed).
         """
-        names = [*self.key_columns, self.cursor_column]
+        names = [*self.key_columns, self.cursor_column, ROW_HASH_COLUMN]
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
         arrays = [pa.array(columns[i], pa.int64()) for i in range(len(self.key_columns))]
-        stamps = [v.astimezone(UTC).replace(tzinfo=None) if v.tzinfo else v for v in columns[-1]]
+        stamps = [v.astimezone(UTC).replace(tzinfo=None) if v.tzinfo else v for v in columns[-2]]
         arrays.append(pa.array(stamps, pa.timestamp("us")))
+        arrays.append(pa.array([None if v is None else int(v) for v in columns[-1]], pa.int64()))
         return pa.table(dict(zip(names, arrays, strict=True)))
 
     def live_rows(self, batch: pa.Table) -> pa.Table:
-        """Drop rows whose version (key and ``updated_at``) the raw table already holds."""
+        """Drop rows whose version (key and content hash) the raw table already holds."""
         if batch.num_rows == 0 or self._window is None or self._window.num_rows == 0:
             return batch
-        return self._filter(batch, self._window, exists=False, op="=")
+        return match_keys(
+            batch, self._window, self.key_columns, exists=False, same=(ROW_HASH_COLUMN,)
+        )
 
-    def tombstones(self, batch: pa.Table) -> pa.Table:
-        """Keep deletes of keys the raw table holds in a version older than the delete."""
-        if batch.num_rows == 0 or self._newest is None:
-            return batch.slice(0, 0)
-        return self._filter(batch, self._versions_of(batch), exists=True, op="<")
+    def deletions(self) -> Iterator[pa.Table]:
+        """Tombstone rows (key, cursor stamp, ``_erp_deleted``) of keys to delete from raw."""
+        if not self._read:
+            self._read_warehouse()
+        if self._deletes is not None and self._deletes.num_rows:
+            yield self._deletes.drop_columns(["deletion_id"])
 
 
 def read_tombstones(
@@ -173,36 +306,60 @@ def read_tombstones(
     table_name: str,
     key_columns: list[str],
     since: datetime,
-    batch_rows: int,
     *,
     tombstone_table: str = TOMBSTONE_TABLE,
     cursor_column: str = CURSOR_COLUMN,
-) -> Iterator[pa.Table]:
-    """Yield the ERP's tombstones of one table since ``since`` as rows of that table.
+) -> pa.Table:
+    """The ERP's tombstones of one table since ``since``, the latest per key by ``deletion_id``.
 
-    Each tombstone becomes a row with the primary key columns, ``updated_at`` (the time of the
-    delete) and ``_erp_deleted = true``; dlt's ``hard_delete`` hint then removes the key.
+    ``tombstone_table`` holds ``table_name``, ``row_key`` (the key as a JSON object),
+    ``deleted_at`` and ``deletion_id``. Each tombstone becomes a row with the primary key
+    columns, ``cursor_column`` (the time of the delete), ``_erp_deleted = true`` and its
+    ``deletion_id``.
     """
     import connectorx as cx
 
     stamp = since.isoformat(sep=" ", timespec="microseconds")
     query = (
-        f"select row_key, deleted_at from {tombstone_table} "
+        f"select deletion_id, row_key, deleted_at from {tombstone_table} "
         f"where table_name = '{table_name}' and deleted_at >= '{stamp}' "
-        "order by deleted_at, deletion_id"
+        "order by deletion_id"
     )
     raw = cx.read_sql(conn_url, query, return_type="arrow")
     if hasattr(raw, "read_all"):
         raw = raw.read_all()
-    for offset in range(0, raw.num_rows, batch_rows):
-        chunk = raw.slice(offset, batch_rows)
-        keys = [json.loads(k) for k in chunk.column("row_key").to_pylist()]
-        columns: dict[str, pa.Array] = {
-            c: pa.array([int(k[c]) for k in keys], pa.int64()) for c in key_columns
-        }
-        columns[cursor_column] = chunk.column("deleted_at").cast(pa.timestamp("us"))
-        columns[DELETED_FLAG] = pa.array([True] * chunk.num_rows, pa.bool_())
-        yield pa.table(columns)
+    latest: dict[tuple[int, ...], int] = {}
+    keys = [json.loads(k) for k in raw.column("row_key").to_pylist()]
+    for i, k in enumerate(keys):  # ordered by deletion_id: the last one per key wins
+        latest[tuple(int(k[c]) for c in key_columns)] = i
+    rows = pa.array(sorted(latest.values()), pa.int64())
+    columns: dict[str, pa.Array] = {
+        c: pa.array([int(keys[i][c]) for i in rows.to_pylist()], pa.int64()) for c in key_columns
+    }
+    columns[cursor_column] = raw.column("deleted_at").take(rows).cast(pa.timestamp("us"))
+    columns[DELETED_FLAG] = pa.array([True] * len(rows), pa.bool_())
+    columns["deletion_id"] = raw.column("deletion_id").take(rows).cast(pa.int64())
+    return pa.table(columns)
+
+
+def erp_keys(conn_url: str, table_name: str, key_columns: list[str], of: pa.Table) -> pa.Table:
+    """The keys the ERP holds now among those sharing a first key value with ``of``."""
+    import connectorx as cx
+
+    first = key_columns[0]
+    wanted = sorted(set(of.column(first).to_pylist()))
+    parts: list[pa.Table] = []
+    for start in range(0, len(wanted), 1000):
+        chunk = ", ".join(str(int(v)) for v in wanted[start : start + 1000])
+        query = f"select {', '.join(key_columns)} from {table_name} where {first} in ({chunk})"
+        part = cx.read_sql(conn_url, query, return_type="arrow")
+        if hasattr(part, "read_all"):
+            part = part.read_all()
+        int_keys = pa.schema([(c, pa.int64()) for c in key_columns])
+        parts.append(part.select(key_columns).cast(int_keys))
+    if not parts:
+        return pa.table({c: pa.array([], pa.int64()) for c in key_columns})
+    return pa.concat_tables(parts)
 
 
 def erp_table_adapter(table: sa.Table) -> sa.Table:
@@ -210,7 +367,7 @@ def erp_table_adapter(table: sa.Table) -> sa.Table:
 
     * money columns become ``decimal(15, 2)`` whatever the ERP stores (SQLite: REAL);
     * columns outside the primary key may be null, because a tombstone row carries only its
-      key and ``updated_at``.
+      key and cursor stamp.
     """
     contract = erp_table(table.name)
     for column in table.columns:

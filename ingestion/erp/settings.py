@@ -39,6 +39,14 @@ timestamps without a zone, and so does the raw layer (naive = UTC everywhere).""
 CHUNK_SIZE = 250_000
 """Rows per Arrow batch read from the ERP."""
 
+ROW_HASH_COLUMN = "_erp_row_hash"
+"""Content hash of each raw row (every ERP column, ``updated_at`` included; 60 bits of MD5 as a
+bigint): the re-read filter compares key and hash, not key and stamp (two edits can share a
+stamp), and the reconciliation sums it per key range."""
+
+ROWS_PER_RANGE = 2_000
+"""Reconciliation: the key ranges of a table hold about this many rows each (a drifted range
+is re-loaded whole, so smaller ranges repair less; more ranges cost a little more to compare)."""
 
 # --- the ERP's contract: which tables, their keys, cursor and money columns ------------------
 #
