@@ -248,7 +248,9 @@ def run(
         return EXIT_OK
     started = time.perf_counter()
     try:
-        with warehouse_job(target):
+        # dbt and dlt print to stdout: during the job it goes to stderr, so stdout carries
+        # nothing but the summary line.
+        with contextlib.redirect_stdout(sys.stderr), warehouse_job(target):
             code = _job(target, sources, select, summary)
     except WarehouseBusyError as exc:
         log.error("%s", exc)
