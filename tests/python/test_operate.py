@@ -31,7 +31,8 @@ from orchestration.run import (
 from source_systems.world import advance_world, connect
 from warehouse_settings import PROJECT_ROOT
 
-pytestmark = pytest.mark.parametrize("target", ["duckdb"])
+DUCKDB = pytest.mark.parametrize("target", ["duckdb"])
+"""Most exit codes are provoked on DuckDB only (the run's code is the same on both targets)."""
 
 SMALL = ["--select", "stg_erp__regions"]
 """A one-model build (with its tests): enough for the exit codes that do not need more."""
@@ -61,8 +62,8 @@ def world(
     with connect(url) as db:
         advance_world(db, 1)
     assert list((tmp_path / "landing").iterdir())
-    assert warehouse.duckdb_path is not None
-    return World(url, tmp_path, warehouse.duckdb_path)
+    # WAREHOUSE_DUCKDB_PATH (set by ``warehouse`` on both targets): must stay absent on PostgreSQL
+    return World(url, tmp_path, tmp_path / "warehouse.duckdb")
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
@@ -96,6 +97,7 @@ def _tree_state(folder: Path) -> dict[str, tuple[int, int]]:
     }
 
 
+@DUCKDB
 def test_run_ok_then_dry_run_touches_nothing(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -123,12 +125,12 @@ def test_run_ok_then_dry_run_touches_nothing(
 
 
 @pytest.fixture
-def lock_holder(world: World) -> Iterator[subprocess.Popen[str]]:
-    """Another process holding the DuckDB warehouse's lock until the test ends."""
+def lock_holder(target: str, world: World) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the warehouse's lock on ``target`` until the test ends."""
     code = (
         "import time\n"
         "from ingestion.runner import warehouse_lock\n"
-        "with warehouse_lock('duckdb'):\n"
+        f"with warehouse_lock({target!r}):\n"
         "    print('held', flush=True)\n"
         "    time.sleep(120)\n"
     )
@@ -148,18 +150,31 @@ def lock_holder(world: World) -> Iterator[subprocess.Popen[str]]:
         proc.wait()
 
 
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
 def test_busy_when_another_process_holds_the_warehouse(
-    world: World, lock_holder: subprocess.Popen[str], capsys: pytest.CaptureFixture[str]
+    target: str,
+    warehouse: Warehouse,
+    world: World,
+    lock_holder: subprocess.Popen[str],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Exit 75 and nothing loaded while another process holds the lock."""
-    code, summary = _run(capsys, *SMALL)
+    """Exit 75 and nothing loaded while another process holds the lock (on PostgreSQL the
+    server's advisory lock)."""
+    code, summary = _run(capsys, "--target", target, *SMALL)
     assert code == EXIT_BUSY
     assert summary["status"] == "busy"
+    assert summary["target"] == target
     assert summary["loads"] == {}
     assert summary["dbt_build"] == {}
     assert not world.duckdb_path.exists()  # nothing loaded, nothing built
+    if target == "postgres":
+        schemas = warehouse.query(
+            "select count(*) from information_schema.schemata where schema_name like 'raw_%'"
+        )
+        assert schemas == [(0,)]
 
 
+@DUCKDB
 def test_failed_load_skips_dbt_then_rerun_succeeds(
     world: World,
     tmp_path: Path,
@@ -182,6 +197,7 @@ def test_failed_load_skips_dbt_then_rerun_succeeds(
     assert summary["loads"]["erp"]["status"] == "ok"
 
 
+@DUCKDB
 def test_failing_model(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     """A raw table gone: the staging model over it fails to build, exit 4."""
     _first_run(capsys)
@@ -195,6 +211,7 @@ def test_failing_model(world: World, capsys: pytest.CaptureFixture[str]) -> None
     assert summary["dbt_build"].get("error", 0) >= 1
 
 
+@DUCKDB
 def test_failing_test(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     """A duplicated raw row: the model builds, its unique test fails, exit 5."""
     _first_run(capsys)
@@ -207,6 +224,7 @@ def test_failing_test(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     assert any(node.startswith("test.") and "unique" in node for node in summary["failed_nodes"])
 
 
+@DUCKDB
 def test_stale_source(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     """Carrier rows last loaded in 2001 (past error_after): everything passes but exit 6."""
     _first_run(capsys)
