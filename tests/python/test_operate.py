@@ -97,12 +97,12 @@ def _tree_state(folder: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-@DUCKDB
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
 def test_run_ok_then_dry_run_touches_nothing(
-    world: World, capsys: pytest.CaptureFixture[str]
+    target: str, world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A full load and a small build exit 0 with counts; ``--dry-run`` prints the plan only."""
-    code, summary = _run(capsys, *SMALL)
+    code, summary = _run(capsys, "--target", target, *SMALL)
     assert code == EXIT_OK, summary
     assert summary["status"] == "ok"
     assert set(summary["loads"]) == {"erp", "crm", "carrier"}
