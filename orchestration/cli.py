@@ -3,6 +3,8 @@
 Examples::
 
     warehouse demo                    # generate the ERP and CRM, load them, dbt build and docs
+    warehouse run --target postgres   # the cron-safe job: lock, load, dbt build, freshness
+    warehouse run --sources erp,crm --select marts --dry-run
     warehouse demo --fresh --scale 0.1
     warehouse benchmark --scale 1     # ERP ingestion rows/s into DuckDB
     warehouse benchmark-dbt --scale 0.1   # dbt build time per layer, full then incremental
@@ -190,6 +192,28 @@ def main(argv: list[str] | None = None) -> int:
         help=f"simulate and load N business days (default {DEMO_DAYS} on a new world, else 0)",
     )
     demo_p.add_argument("--fresh", action="store_true", help="rebuild the ERP and the warehouse")
+    run_p = sub.add_parser(
+        "run",
+        help="the scheduled job: lock, load the sources, dbt build, freshness; exit codes "
+        "0 ok, 3 load, 4 models, 5 tests, 6 stale, 75 busy (orchestration/run.py)",
+    )
+    run_p.add_argument(
+        "--target",
+        choices=["duckdb", "postgres"],
+        default=os.environ.get("WAREHOUSE_TARGET", "duckdb"),
+    )
+    run_p.add_argument(
+        "--sources",
+        default="erp,crm,carrier",
+        help="comma-separated sources to load (default erp,crm,carrier; '' loads none)",
+    )
+    run_p.add_argument(
+        "--select",
+        nargs="+",
+        default=None,
+        help="dbt selection for dbt build (with --indirect-selection cautious)",
+    )
+    run_p.add_argument("--dry-run", action="store_true", help="print the plan, touch nothing")
     bench = sub.add_parser("benchmark", help="measure ERP ingestion into DuckDB")
     bench.add_argument("--scale", type=float, default=0.1)
     bench.add_argument("--seed", type=int, default=DEFAULT_SEED)
@@ -214,6 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
+    if args.command == "run":
+        from orchestration.run import SOURCES, run
+
+        sources = [s.strip() for s in args.sources.split(",") if s.strip()]
+        if any(s not in SOURCES for s in sources):
+            parser.error(f"--sources: choose from {','.join(SOURCES)}, got {args.sources!r}")
+        return run(args.target, sources=sources, select=args.select, dry_run=args.dry_run)
     if args.command == "demo":
         try:
             demo(scale=args.scale, seed=args.seed, days=args.days, fresh=args.fresh)

@@ -22,10 +22,12 @@ def quiet_environment() -> None:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
-def run_dbt(args: list[str], target: str = "duckdb") -> object:
+def run_dbt(args: list[str], target: str = "duckdb", *, check: bool = True) -> object:
     """Run ``dbt <args>`` against ``target`` from the project root; raise on failure.
 
-    Returns dbt's result object (``dbtRunnerResult.result``).
+    Returns dbt's result object (``dbtRunnerResult.result``). With ``check=False`` a failed
+    command returns its result object too (``None`` if dbt could not run at all), so the
+    caller can read each node's status.
     """
     from dbt.cli.main import dbtRunner
 
@@ -48,6 +50,6 @@ def run_dbt(args: list[str], target: str = "duckdb") -> object:
         outcome = dbtRunner().invoke(full)
     finally:
         os.chdir(cwd)
-    if not outcome.success:
+    if not outcome.success and check:
         raise DbtCommandError(f"`dbt {' '.join(args)}` failed on {target}: {outcome.exception}")
     return outcome.result
