@@ -168,14 +168,17 @@ def _metric_answers(engine: Any, metric: str) -> dict[str, Any]:
     return {_key(row[month]): _number(row[value]) for row in table.rows}
 
 
-def _assert_metrics_match_sql(warehouse: Warehouse) -> None:
-    """Every metric of the semantic layer, by month, equals its plain SQL over the marts."""
+def _assert_metrics_match_sql(warehouse: Warehouse, *, carrier_loaded: bool) -> None:
+    """Every metric of the semantic layer, by month, equals its plain SQL over the marts.
+
+    At day 0 the carrier has sent no events yet: the one metric on them has no month.
+    """
     with _metricflow(warehouse.target) as engine:
         defined = {metric.name for metric in engine.list_metrics()}
         assert defined == set(METRIC_SQL), "every metric has its plain-SQL check"
         for metric in sorted(METRIC_SQL):
             expected = _sql_answers(warehouse, metric)
-            assert expected, metric
+            assert expected or (metric == "shipment_event_count" and not carrier_loaded), metric
             answers = _metric_answers(engine, metric)
             if metric == "revenue_to_date":
                 # Cumulative: months of the time spine past the last order too (to 2049).
@@ -215,7 +218,7 @@ def test_metrics_equal_sql_over_the_marts(
 ) -> None:
     with contextlib.ExitStack() as stack:
         world: BuiltWorld = copy_day0_world(request, target, tmp_path / "world", monkeypatch, stack)
-        _assert_metrics_match_sql(world.warehouse)
+        _assert_metrics_match_sql(world.warehouse, carrier_loaded=False)
 
         for _ in range(3):
             with connect(world.erp_url) as db:
@@ -224,4 +227,4 @@ def test_metrics_equal_sql_over_the_marts(
             load_crm(target)
             load_carrier(target)
             assert_dbt_passed(run_dbt(["build", *MARTS_ONLY], target))
-        _assert_metrics_match_sql(world.warehouse)
+        _assert_metrics_match_sql(world.warehouse, carrier_loaded=True)
