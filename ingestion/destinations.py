@@ -40,6 +40,22 @@ class PostgresSettings:
             database=os.environ.get("WAREHOUSE_PG_DATABASE", "warehouse"),
         )
 
+    def connect(self, **options: Any) -> Any:
+        """A psycopg2 connection to the warehouse database (``options`` go to ``connect``).
+
+        The password falls back to a dummy, as for dlt: trust authentication ignores it.
+        """
+        import psycopg2
+
+        return psycopg2.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or "dummy",
+            dbname=self.database,
+            **options,
+        )
+
     def url(self) -> str:
         """The libpq URL for dlt's postgres destination (plain ``postgresql://``, no driver suffix).
 

@@ -172,18 +172,8 @@ def _postgres_advisory_lock() -> Iterator[None]:
     server, so a scheduler on another host is refused too. It is released when the session
     ends, also when the process is killed (the server sees the connection drop).
     """
-    import psycopg2
-
     settings = PostgresSettings.from_env()
-    conn = psycopg2.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password or "dummy",
-        dbname=settings.database,
-        application_name="warehouse job lock",
-        connect_timeout=30,
-    )
+    conn = settings.connect(application_name="warehouse job lock", connect_timeout=30)
     conn.autocommit = True
     try:
         with conn.cursor() as cur:

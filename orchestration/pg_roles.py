@@ -111,17 +111,9 @@ def existing_raw_grants(roles: Roles, raw_schemas: list[str]) -> list[str]:
 
 def setup_roles(settings: PostgresSettings | None = None, roles: Roles | None = None) -> Roles:
     """Create the roles and privileges on the warehouse database, as its administrator."""
-    import psycopg2
-
     settings = settings or PostgresSettings.from_env()
     roles = roles or Roles.from_env()
-    conn = psycopg2.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password or "dummy",
-        dbname=settings.database,
-    )
+    conn = settings.connect()
     try:
         with conn, conn.cursor() as cur:
             for statement in role_statements(roles, settings.database):

@@ -72,16 +72,7 @@ def write_salt(target: str, salt: str | None = None) -> None:
             conn.execute("commit")
         return
     if target == "postgres":
-        import psycopg2
-
-        settings = PostgresSettings.from_env()
-        conn = psycopg2.connect(
-            host=settings.host,
-            port=settings.port,
-            user=settings.user,
-            password=settings.password or "dummy",
-            dbname=settings.database,
-        )
+        conn = PostgresSettings.from_env().connect()
         try:
             with conn, conn.cursor() as cur:
                 for statement in ddl:
