@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -175,11 +176,13 @@ def _postgres_advisory_lock() -> Iterator[None]:
     settings = PostgresSettings.from_env()
     conn = settings.connect(application_name="warehouse job lock", connect_timeout=30)
     conn.autocommit = True
+    held = False
     try:
         with conn.cursor() as cur:
             cur.execute("select pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
             row = cur.fetchone()
-        if not (row and row[0]):
+        held = bool(row and row[0])
+        if not held:
             raise WarehouseBusyError(
                 "another load or build is running on the postgres warehouse (advisory lock "
                 f"{ADVISORY_LOCK_KEY} in database {settings.database} on {settings.host}:"
@@ -187,6 +190,12 @@ def _postgres_advisory_lock() -> Iterator[None]:
             )
         yield
     finally:
+        # Unlock explicitly before closing: closing only asks the server to end the session,
+        # and the backend drops its locks a moment later, so a job started right after this
+        # one (the next step of a schedule) could find the lock still held and be refused.
+        if held:
+            with contextlib.suppress(Exception), conn.cursor() as cur:
+                cur.execute("select pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
         conn.close()
 
 

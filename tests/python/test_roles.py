@@ -11,7 +11,7 @@ import pytest
 from conftest import Warehouse, assert_dbt_passed
 
 from ingestion.cli import load_erp
-from ingestion.runner import ADVISORY_LOCK_KEY, WarehouseBusyError
+from ingestion.runner import ADVISORY_LOCK_KEY, WarehouseBusyError, warehouse_lock
 from orchestration.dbt import run_dbt
 from orchestration.pg_roles import Roles, setup_roles
 
@@ -114,3 +114,23 @@ def test_case16_the_job_lock_lives_in_the_server(
     finally:
         other.close()  # the session ends: the lock is free again
     assert load_erp("postgres")["total_rows"] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("target", ["postgres"])
+def test_the_job_lock_is_free_as_soon_as_a_job_ends(warehouse: Warehouse) -> None:
+    """A schedule runs jobs back to back (load ERP, load CRM, build): each must find the lock
+    free. Closing the connection alone frees it only when the server ends the session a moment
+    later, which once refused the next step of a run in CI."""
+    watcher = _connect(warehouse, "postgres")
+    try:
+        for _ in range(100):
+            with warehouse_lock("postgres"):
+                pass
+            with watcher.cursor() as cur:
+                cur.execute(
+                    "select count(*) from pg_locks where locktype = 'advisory' and granted"
+                )
+                assert cur.fetchone() == (0,)
+    finally:
+        watcher.close()
