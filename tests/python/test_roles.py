@@ -128,9 +128,7 @@ def test_the_job_lock_is_free_as_soon_as_a_job_ends(warehouse: Warehouse) -> Non
             with warehouse_lock("postgres"):
                 pass
             with watcher.cursor() as cur:
-                cur.execute(
-                    "select count(*) from pg_locks where locktype = 'advisory' and granted"
-                )
+                cur.execute("select count(*) from pg_locks where locktype = 'advisory' and granted")
                 assert cur.fetchone() == (0,)
     finally:
         watcher.close()
