@@ -10,6 +10,7 @@ Examples::
     warehouse benchmark-dbt --scale 0.1   # dbt build time per layer, full then incremental
     warehouse governance              # dbt-score, dbt-bouncer and our own checks
     warehouse diagrams                # docs/star_schema.svg and docs/lineage.svg
+    warehouse column-lineage          # target/column_lineage.html and .json (after docs)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ingestion.cli import load_carrier, load_crm, load_erp
 from ingestion.destinations import duckdb_path
 from ingestion.runner import WarehouseBusyError, pipelines_dir, warehouse_job, warehouse_lock
 from orchestration.benchmark_dbt import benchmark_dbt
-from orchestration.dbt import quiet_environment, run_dbt
+from orchestration.dbt import generate_docs, quiet_environment, run_dbt
 from source_systems.world import (
     DEFAULT_SCALE,
     DEFAULT_SEED,
@@ -125,7 +126,7 @@ def _demo(*, scale: float, seed: int, days: int | None, fresh: bool, started: fl
             advance_world(db, 1)
         _load_and_build()
     with warehouse_lock("duckdb"):
-        run_dbt(["docs", "generate"])
+        generate_docs()
     elapsed = time.perf_counter() - started
     print(
         f"""
@@ -136,6 +137,7 @@ Done in {elapsed:.0f} s.
       raw data in schemas raw_erp, raw_crm and raw_carrier; staging views in staging;
       SCD2 history in snapshots; the star schema (dim_*, fct_*) in marts
   Browse the docs and lineage : .venv/bin/dbt docs serve --profiles-dir . --port 8080
+                                (column lineage: http://localhost:8080/column_lineage.html)
   Query the warehouse         : .venv/bin/python -m orchestration.query \\
                                     "select * from marts.fct_orders limit 5"
   Move the world on a day     : .venv/bin/warehouse demo --days 1
@@ -232,6 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     diagrams_p.add_argument("--manifest", type=Path, default=Path("target/manifest.json"))
     diagrams_p.add_argument("--out-dir", type=Path, default=Path("docs"))
+    lineage_p = sub.add_parser(
+        "column-lineage",
+        help="column lineage page and JSON from target/manifest.json and catalog.json",
+    )
+    lineage_p.add_argument(
+        "--target-dir", type=Path, default=None, help="dbt's target folder (default target/)"
+    )
     sub.add_parser(
         "pg-roles",
         help="create the loader, transformer and reporting roles on the PostgreSQL warehouse",
@@ -261,6 +270,12 @@ def main(argv: list[str] | None = None) -> int:
         from orchestration.pg_roles import setup_roles
 
         setup_roles()
+    elif args.command == "column-lineage":
+        from orchestration.column_lineage import write_column_lineage
+
+        summary = write_column_lineage(args.target_dir)
+        log.info("column lineage: %s", summary)
+        return 1 if summary["unresolved_columns"] else 0
     elif args.command == "diagrams":
         from orchestration.diagrams import write_diagrams
 
