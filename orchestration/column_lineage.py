@@ -135,7 +135,7 @@ def _relations(
 
 
 def _schema(nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """sqlglot's nested schema {database: {schema: {table: {column: type}}}}."""
+    """The nested schema sqlglot takes: {database: {schema: {table: {column: type}}}}."""
     schema: dict[str, Any] = {}
     for node in nodes.values():
         database, db, table = node["relation"].split(".", 2)
@@ -268,9 +268,7 @@ def _node_lineage(
             ):
                 # A table function (generate_series): its inputs are the columns of its
                 # arguments (none for a spine of literals).
-                pending.extend(
-                    _table_function_inputs(step.expression, sqlglot_schema, dialect)
-                )
+                pending.extend(_table_function_inputs(step.expression, sqlglot_schema, dialect))
             elif isinstance(step.expression, exp.Table):
                 table = step.expression
                 key = _key(table.catalog or database, table.db, table.name)
@@ -298,7 +296,7 @@ def _node_lineage(
 
 
 def column_lineage(manifest: dict[str, Any], catalog: dict[str, Any]) -> LineageResult:
-    """The column lineage of every model and snapshot of ``manifest``, with ``catalog``'s columns."""
+    """The column lineage of every model and snapshot of ``manifest`` (columns: ``catalog``)."""
     dialect = str(manifest.get("metadata", {}).get("adapter_type") or "duckdb")
     by_relation, nodes = _relations(manifest, catalog)
     schema = _schema(nodes)
@@ -325,7 +323,7 @@ def column_lineage(manifest: dict[str, Any], catalog: dict[str, Any]) -> Lineage
 
 
 def target_dir() -> Path:
-    """dbt's target folder: ``DBT_TARGET_PATH`` if set, else ``target/`` of the project."""
+    """The dbt target folder: ``DBT_TARGET_PATH`` if set, else ``target/`` of the project."""
     path = Path(os.environ.get("DBT_TARGET_PATH") or "target")
     return path if path.is_absolute() else PROJECT_ROOT / path
 
