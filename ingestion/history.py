@@ -34,28 +34,28 @@ OPS_SCHEMA = "ops"
 """The warehouse schema of the run history (dbt's and the loaders')."""
 
 LOADS_COLUMNS: list[tuple[str, str]] = [
-    ("load_run_id", "varchar"),
-    ("source_name", "varchar"),
-    ("pipeline_name", "varchar"),
-    ("dataset_name", "varchar"),
-    ("load_id", "varchar"),
-    ("load_ids", "varchar"),
-    ("package_state", "varchar"),
-    ("status", "varchar"),
+    ("load_run_id", "text"),
+    ("source_name", "text"),
+    ("pipeline_name", "text"),
+    ("dataset_name", "text"),
+    ("load_id", "text"),
+    ("load_ids", "text"),
+    ("package_state", "text"),
+    ("status", "text"),
     ("started_at", "timestamp"),
     ("finished_at", "timestamp"),
     ("duration_seconds", "double precision"),
     ("rows_loaded", "bigint"),
     ("rows_quarantined", "bigint"),
-    ("error_message", "varchar"),
+    ("error_message", "text"),
 ]
 """Columns of ``ops.dlt_loads``, in order (as in ``ops_tables.sql``)."""
 
 LOAD_TABLES_COLUMNS: list[tuple[str, str]] = [
-    ("load_run_id", "varchar"),
-    ("source_name", "varchar"),
-    ("load_id", "varchar"),
-    ("table_name", "varchar"),
+    ("load_run_id", "text"),
+    ("source_name", "text"),
+    ("load_id", "text"),
+    ("table_name", "text"),
     ("rows_loaded", "bigint"),
     ("rows_quarantined", "bigint"),
     ("reconciliation_units", "bigint"),
