@@ -106,11 +106,39 @@ reconciliation_checks as (
 
 unioned as (
 
-    select * from latest_dbt_checks
+    select
+        check_date,
+        table_label,
+        quality_dimension,
+        check_kind,
+        check_name,
+        check_score,
+        rows_failing
+    from latest_dbt_checks
+
     union all
-    select * from quarantine_checks
+
+    select
+        check_date,
+        table_label,
+        quality_dimension,
+        check_kind,
+        check_name,
+        check_score,
+        rows_failing
+    from quarantine_checks
+
     union all
-    select * from reconciliation_checks
+
+    select
+        check_date,
+        table_label,
+        quality_dimension,
+        check_kind,
+        check_name,
+        check_score,
+        rows_failing
+    from reconciliation_checks
 
 )
 
