@@ -225,7 +225,7 @@ def _volume_test(wh: Warehouse) -> tuple[str, int]:
     results = run_dbt(
         ["test", "--select", "test_name:volume_within_history"], wh.target, check=False
     )
-    (result,) = list(results)  # type: ignore[call-overload]
+    (result,) = [r for r in results if r.node.resource_type == "test"]  # type: ignore[attr-defined]
     return str(result.status), int(result.failures or 0)
 
 

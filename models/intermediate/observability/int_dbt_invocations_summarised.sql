@@ -84,16 +84,17 @@ summarised as (
         invocations.selector,
         invocations.started_at,
         invocations.ended_at,
-        cast(invocations.started_at as date) as run_date,
         invocations.duration_seconds,
         invocations.invocation_status,
         invocations.node_count,
+        cast(invocations.started_at as date) as run_date,
         cast(coalesce(counted.nodes_built, 0) as integer) as nodes_built,
         cast(coalesce(counted.nodes_failed, 0) as integer) as nodes_failed,
         cast(coalesce(counted.tests_passed, 0) as integer) as tests_passed,
         cast(coalesce(counted.tests_failed, 0) as integer) as tests_failed,
         cast(coalesce(counted.tests_warned, 0) as integer) as tests_warned,
-        cast(coalesce(counted.sources_not_fresh, 0) as integer) as sources_not_fresh
+        cast(coalesce(counted.sources_not_fresh, 0) as integer)
+            as sources_not_fresh
 
     from invocations
     left join counted

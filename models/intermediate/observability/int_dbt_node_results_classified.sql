@@ -27,9 +27,6 @@ joined as (
         invocations.target_name,
         node_results.started_at,
         node_results.completed_at,
-        coalesce(
-            node_results.completed_at, invocations.ended_at
-        ) as result_at,
         node_results.execution_seconds,
         node_results.rows_affected,
         node_results.failing_rows,
@@ -41,6 +38,9 @@ joined as (
         node_results.max_loaded_at,
         node_results.freshness_age_seconds,
         node_results.freshness_sla_seconds,
+        coalesce(
+            node_results.completed_at, invocations.ended_at
+        ) as result_at,
         coalesce(
             node_results.tested_node_id, node_results.node_id
         ) as subject_node_id
@@ -64,7 +64,6 @@ classified as (
         started_at,
         completed_at,
         result_at,
-        cast(result_at as date) as result_date,
         execution_seconds,
         rows_affected,
         failing_rows,
@@ -76,6 +75,7 @@ classified as (
         freshness_age_seconds,
         freshness_sla_seconds,
         subject_node_id,
+        cast(result_at as date) as result_date,
         case
             when subject_node_id like 'source.%'
                 then

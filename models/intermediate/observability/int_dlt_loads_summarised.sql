@@ -36,14 +36,14 @@ summarised as (
         loads.load_status,
         loads.started_at,
         loads.finished_at,
-        cast(loads.finished_at as date) as load_date,
         loads.duration_seconds,
         loads.rows_loaded,
         loads.rows_quarantined,
+        loads.error_message,
+        cast(loads.finished_at as date) as load_date,
         cast(coalesce(counted.tables_written, 0) as integer)
             as tables_written,
-        cast(coalesce(counted.rows_repaired, 0) as bigint) as rows_repaired,
-        loads.error_message
+        cast(coalesce(counted.rows_repaired, 0) as bigint) as rows_repaired
 
     from loads
     left join counted

@@ -21,12 +21,12 @@ joined as (
         loads.load_status,
         loads.started_at,
         loads.finished_at,
-        cast(loads.finished_at as date) as load_date,
         load_tables.rows_loaded,
         load_tables.rows_quarantined,
         load_tables.reconciliation_units,
         load_tables.reconciliation_mismatches,
-        load_tables.rows_repaired
+        load_tables.rows_repaired,
+        cast(loads.finished_at as date) as load_date
 
     from load_tables
     inner join loads

@@ -23,12 +23,12 @@ dbt_checks as (
         result_date as check_date,
         table_label,
         quality_dimension,
-        case
-            when resource_type = 'source' then 'freshness' else 'dbt_test'
-        end as check_kind,
         node_name as check_name,
         is_passed,
         failing_rows,
+        case
+            when resource_type = 'source' then 'freshness' else 'dbt_test'
+        end as check_kind,
         row_number() over (
             partition by node_id, result_date
             order by result_at desc
@@ -50,10 +50,10 @@ latest_dbt_checks as (
         quality_dimension,
         check_kind,
         check_name,
+        failing_rows as rows_failing,
         cast(
             case when is_passed then 1 else 0 end as decimal(9, 4)
-        ) as check_score,
-        failing_rows as rows_failing
+        ) as check_score
 
     from dbt_checks
     where nth_latest = 1
