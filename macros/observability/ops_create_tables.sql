@@ -11,7 +11,7 @@
 {% macro ops_create_tables() %}
     {%- if execute -%}
         begin;
-        create schema if not exists {{ ops_relation('x').without_identifier() }};
+        create schema if not exists {{ ops_relation('x').include(database=false, identifier=false) }};
         {%- for table_name, columns in ops_tables().items() %}
         create table if not exists {{ ops_relation(table_name) }} (
             {%- for name, data_type in columns %}

@@ -11,13 +11,13 @@ renamed as (
         source_name,
         table_name,
         load_id as dlt_load_id,
-        source_name || '.' || table_name as table_label,
         cast(rows_loaded as bigint) as rows_loaded,
         cast(rows_quarantined as bigint) as rows_quarantined,
         cast(reconciliation_units as bigint) as reconciliation_units,
         cast(reconciliation_mismatches as bigint)
             as reconciliation_mismatches,
-        cast(rows_repaired as bigint) as rows_repaired
+        cast(rows_repaired as bigint) as rows_repaired,
+        source_name || '.' || table_name as table_label
 
     from source
 
