@@ -77,7 +77,9 @@ def fetch(target: str) -> dict[str, list[dict[str, Any]]]:
 
         from ingestion.destinations import duckdb_path
 
-        with duckdb.connect(str(duckdb_path()), read_only=True) as conn:
+        # Same configuration as dbt's in-process connection (DuckDB refuses a second one in
+        # the process that differs, e.g. after --build), so not read-only; it only reads.
+        with duckdb.connect(str(duckdb_path())) as conn:
             out = {}
             for name, sql in QUERIES.items():
                 cursor = conn.execute(sql)
