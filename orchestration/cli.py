@@ -11,6 +11,7 @@ Examples::
     warehouse governance              # dbt-score, dbt-bouncer and our own checks
     warehouse diagrams                # docs/star_schema.svg and docs/lineage.svg
     warehouse column-lineage          # target/column_lineage.html and .json (after docs)
+    warehouse health                  # target/health/index.html: run history, scorecard
 """
 
 from __future__ import annotations
@@ -241,6 +242,20 @@ def main(argv: list[str] | None = None) -> int:
     lineage_p.add_argument(
         "--target-dir", type=Path, default=None, help="dbt's target folder (default target/)"
     )
+    health_p = sub.add_parser(
+        "health", help="HTML page of run durations, rows loaded and the quality scorecard"
+    )
+    health_p.add_argument(
+        "--target",
+        choices=["duckdb", "postgres"],
+        default=os.environ.get("WAREHOUSE_TARGET", "duckdb"),
+    )
+    health_p.add_argument(
+        "--output", type=Path, default=None, help="default target/health/index.html"
+    )
+    health_p.add_argument(
+        "--build", action="store_true", help="first build the observability views (dbt run)"
+    )
     sub.add_parser(
         "pg-roles",
         help="create the loader, transformer and reporting roles on the PostgreSQL warehouse",
@@ -266,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         from orchestration.governance import governance
 
         return governance(reuse=args.reuse)
+    elif args.command == "health":
+        from orchestration.health import health
+
+        health(args.target, args.output, build=args.build)
     elif args.command == "pg-roles":
         from orchestration.pg_roles import setup_roles
 
