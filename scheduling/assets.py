@@ -202,7 +202,7 @@ def load_assets(source: str) -> AssetsDefinition:
 
 
 def dbt_resource() -> DbtCliResource:
-    """dbt from this environment (``.venv/bin/dbt``), the project's profiles and target."""
+    """The dbt of this environment (``.venv/bin/dbt``), the project's profiles and target."""
     return DbtCliResource(
         project_dir=str(PROJECT_ROOT),
         profiles_dir=str(PROJECT_ROOT),
@@ -212,7 +212,7 @@ def dbt_resource() -> DbtCliResource:
 
 
 def build_target_path() -> Path:
-    """dbt's target folder for the builds Dagster runs (one folder: partial parsing works)."""
+    """The dbt target folder of the builds Dagster runs (one folder: partial parsing works)."""
     return settings.dbt_dir() / "build"
 
 

@@ -21,7 +21,11 @@ PROJECT_FOLDERS = ("models", "snapshots", "seeds", "macros", "tests", "analyses"
 
 
 def _newest_project_file() -> float:
-    stamps = [(PROJECT_ROOT / name).stat().st_mtime for name in PROJECT_FILES if (PROJECT_ROOT / name).exists()]
+    stamps = [
+        (PROJECT_ROOT / name).stat().st_mtime
+        for name in PROJECT_FILES
+        if (PROJECT_ROOT / name).exists()
+    ]
     for folder in PROJECT_FOLDERS:
         root = PROJECT_ROOT / folder
         if root.is_dir():
