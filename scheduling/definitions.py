@@ -77,14 +77,20 @@ carrier_arrival = define_asset_job(
     description="Load the carrier's new files and rebuild what depends on them.",
 )
 
-warehouse_daily_schedule = ScheduleDefinition(
-    name="warehouse_daily_schedule",
-    job=warehouse_daily,
-    cron_schedule=settings.daily_cron(),
-    execution_timezone=settings.timezone(),
-    default_status=DefaultScheduleStatus.RUNNING,
-    description="The daily production run (WAREHOUSE_SCHEDULE_CRON, WAREHOUSE_SCHEDULE_TIMEZONE).",
-)
+
+def daily_schedule() -> ScheduleDefinition:
+    """The daily production run, at the cron and time zone of the settings."""
+    return ScheduleDefinition(
+        name="warehouse_daily_schedule",
+        job=warehouse_daily,
+        cron_schedule=settings.daily_cron(),
+        execution_timezone=settings.timezone(),
+        default_status=DefaultScheduleStatus.RUNNING,
+        description="The daily production run (WAREHOUSE_SCHEDULE_CRON, _TIMEZONE).",
+    )
+
+
+warehouse_daily_schedule = daily_schedule()
 
 
 def landed_files(folder: Path | None = None) -> list[str]:
