@@ -27,6 +27,7 @@ from pathlib import Path
 
 from dagster import (
     AssetSelection,
+    DagsterEventType,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
@@ -47,6 +48,7 @@ from dagster import (
     sensor,
 )
 from dagster import DagsterRunStatus as RunStatus
+from dagster._utils.error import SerializableErrorInfo
 
 from ingestion.carrier.settings import file_glob
 from scheduling import settings
@@ -160,15 +162,35 @@ def demo_clock_then_daily(context: RunStatusSensorContext) -> RunRequest:
     return RunRequest(run_key=f"after-{context.dagster_run.run_id}")
 
 
+def _error_text(error: SerializableErrorInfo | None) -> str | None:
+    """The error's message and those of its causes, one per line."""
+    messages = []
+    while error is not None:
+        messages.append(error.message.strip())
+        error = error.cause
+    return "\n".join(messages) or None
+
+
 def failure_alert(context: RunFailureSensorContext) -> dict[str, object]:
-    """The alert for a failed run: job, run id, the error and each failed step."""
+    """The alert for a failed run: job, run id, the error and each failed step.
+
+    A step that failed after its retries reports "Exceeded max_retries"; its last attempt's
+    error (the real cause) is taken from the run's retry events.
+    """
     run = context.dagster_run
+    last_retry_error: dict[str, str | None] = {}
+    for record in context.instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY):
+        event = record.dagster_event
+        if event is not None and event.step_key:
+            data = event.event_specific_data
+            last_retry_error[event.step_key] = _error_text(getattr(data, "error", None))
     steps = []
     for event in context.get_step_failure_events():
-        data = event.step_failure_data
-        steps.append(
-            {"step": event.step_key, "error": data.error.message.strip() if data.error else None}
-        )
+        error = _error_text(event.step_failure_data.error)
+        step: dict[str, object] = {"step": event.step_key, "error": error}
+        if event.step_key in last_retry_error:
+            step["last_attempt_error"] = last_retry_error[event.step_key]
+        steps.append(step)
     return {
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "kind": "run_failure",
