@@ -279,12 +279,13 @@ def freshness_checks() -> Any:
             for uid, key in tables.items()
             if AssetCheckKey(key, FRESHNESS_CHECK) in context.selected_asset_check_keys
         }
-        select = [f"source:{uid.split('.', 2)[2]}" for uid in selected]
+        # one value: dbt splits it on spaces (several values after --select break the CLI)
+        select = " ".join(f"source:{uid.split('.', 2)[2]}" for uid in selected)
         target = settings.target()
         with warehouse_lock(target):
             write_salt(target)  # the project's on-run-start hooks run with freshness too
             invocation = dbt.cli(
-                ["source", "freshness", "--select", *select],
+                ["source", "freshness", "--select", select],
                 target_path=settings.dbt_dir() / "freshness",
                 raise_on_error=False,
             ).wait()

@@ -56,7 +56,7 @@ def _moved_world(request: pytest.FixtureRequest, dest: Path) -> dict[str, str]:
 
 
 def _mart_counts(path: str) -> dict[str, int]:
-    with duckdb.connect(path, read_only=True) as con:
+    with duckdb.connect(path) as con:  # as dbt in-process (one configuration per file)
         tables = con.execute(
             "select table_name from information_schema.tables "
             "where table_schema = 'marts' and table_type = 'BASE TABLE' order by 1"
