@@ -10,6 +10,7 @@ Examples::
     warehouse benchmark-dbt --scale 0.1   # dbt build time per layer, full then incremental
     warehouse governance              # dbt-score, dbt-bouncer and our own checks
     warehouse diagrams                # docs/star_schema.svg and docs/lineage.svg
+    warehouse schedule                # Dagster UI + daemon (dagster dev) on 127.0.0.1:3000
 """
 
 from __future__ import annotations
@@ -236,8 +237,18 @@ def main(argv: list[str] | None = None) -> int:
         "pg-roles",
         help="create the loader, transformer and reporting roles on the PostgreSQL warehouse",
     )
+    sched_p = sub.add_parser(
+        "schedule",
+        help="Dagster (dagster dev): UI, schedules, sensors; instance in data/dagster/",
+    )
+    sched_p.add_argument("--host", default="127.0.0.1")
+    sched_p.add_argument("--port", type=int, default=int(os.environ.get("DAGSTER_PORT", "3000")))
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
+    if args.command == "schedule":
+        from orchestration.schedule import schedule
+
+        return schedule(args.host, args.port)
     if args.command == "run":
         from orchestration.run import SOURCES, run
 
