@@ -11,8 +11,12 @@ import datetime as dt
 import http.server
 import json
 import shutil
+import socket
+import subprocess
 import threading
-from collections.abc import Iterator
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,6 +26,7 @@ import pytest
 from worlds import copy_world, day0_world, environment, world_environment
 
 from source_systems.world import advance_world, connect
+from warehouse_settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.xdist_group("dagster")
 
@@ -282,3 +287,153 @@ def test_contract_violation_is_not_retried(
     assert not result.success
     assert calls == ["duckdb"]  # once: no retry
     assert not [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+
+
+SCREENSHOT = PROJECT_ROOT / "target" / "artifacts" / "dagster_lineage.png"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def _graphql(base: str, query: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{base}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        data: dict[str, Any] = json.loads(response.read())["data"]
+        return data
+
+
+RUNS_QUERY = (
+    "{ runsOrError { ... on Runs { results { runId jobName status startTime"
+    " tags { key value } } } } }"
+)
+
+
+def _runs(base: str) -> list[dict[str, Any]]:
+    try:
+        results: list[dict[str, Any]] = _graphql(base, RUNS_QUERY)["runsOrError"]["results"]
+        return results
+    except (OSError, KeyError, ValueError):
+        return []
+
+
+def _ui_up(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/server_info", timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _wait(what: str, seconds: float, probe: Callable[[], Any]) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(2)
+    pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _chromium(args: list[str], profile: Path) -> str:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.fail("chromium is not installed: sudo apt-get install -y chromium")
+    proc = subprocess.run(
+        [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_daemon_ticks_a_schedule_and_the_ui_shows_the_lineage(
+    dagster_defs: ModuleType,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``dagster dev`` (as ``warehouse schedule`` starts it) on a temporary instance: the demo
+    clock schedule ticks (every minute here), its run succeeds, the sensor then requests the
+    daily run; the UI's global asset lineage shows the source systems, raw tables and marts
+    (screenshot in target/artifacts/). Every process started is gone afterwards."""
+    from orchestration.schedule import _group_alive, dagster_dev
+
+    world = day0_world(request.getfixturevalue("worlds_root"), "duckdb")
+    values = copy_world(world, tmp_path / "world")
+    home = tmp_path / "dagster"
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with environment(values):
+        monkeypatch.setenv("WAREHOUSE_DEMO_CLOCK", "on")
+        monkeypatch.setenv("WAREHOUSE_DEMO_CLOCK_CRON", "* * * * *")
+        monkeypatch.setenv("WAREHOUSE_SCHEDULE_CRON", "0 0 1 1 *")  # not during the test
+        monkeypatch.setenv("WAREHOUSE_ALERT_LOG", str(tmp_path / "alerts.log"))
+        started = time.monotonic()
+        with dagster_dev(port=port, home=home) as proc:
+            _wait("the UI", 170, lambda: proc.poll() is None and _ui_up(base))
+            ui_seconds = time.monotonic() - started
+            clock = _wait(
+                "a successful demo-clock run",
+                200,
+                lambda: next(
+                    (
+                        r
+                        for r in _runs(base)
+                        if r["jobName"] == "demo_clock" and r["status"] == "SUCCESS"
+                    ),
+                    None,
+                ),
+            )
+            tags = {t["key"]: t["value"] for t in clock["tags"]}
+            assert tags.get("dagster/schedule_name") == "demo_clock_schedule"
+            tick = dt.datetime.fromisoformat(tags["dagster/scheduled_execution_time"])
+            latency = clock["startTime"] - tick.timestamp()
+            print(f"UI up in {ui_seconds:.0f} s; tick-to-run-start latency {latency:.1f} s")
+            assert 0 <= latency < 120
+            # the world moved on a day: its carrier file landed; the daily run follows the tick
+            assert list(Path(values["CARRIER_LANDING_DIR"]).glob("shipments_*.jsonl"))
+            _wait(
+                "the daily run requested after the tick",
+                120,
+                lambda: any(r["jobName"] == "warehouse_daily" for r in _runs(base)),
+            )
+
+            dom = _chromium(
+                ["--virtual-time-budget=30000", "--dump-dom", f"{base}/asset-groups"],
+                tmp_path / "profile-dom",
+            )
+            for label in ("source_system", "shipment_events", "fct_orders", "stg_erp__orders"):
+                assert label in dom, f"{label} is not on the lineage page"
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            SCREENSHOT.unlink(missing_ok=True)
+            _chromium(
+                [
+                    "--window-size=1600,1000",
+                    "--virtual-time-budget=30000",
+                    "--hide-scrollbars",
+                    f"--screenshot={SCREENSHOT}",
+                    f"{base}/asset-groups",
+                ],
+                tmp_path / "profile-shot",
+            )
+            group = proc.pid
+        assert SCREENSHOT.exists() and SCREENSHOT.stat().st_size > 20_000
+        assert not _group_alive(group), "a process dagster dev started is still running"
