@@ -104,17 +104,17 @@ def test_daily_job_builds_the_same_warehouse_as_warehouse_run(
         for e in result.get_asset_materialization_events()
         if e.asset_key == AssetKey(["erp", "orders"])
     )
-    assert orders.materialization.metadata["rows_loaded"].value > 0  # type: ignore[union-attr]
+    assert orders.materialization.metadata["rows_loaded"].value > 0
     checks = [
         e.event_specific_data
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
-    names = {c.check_name for c in checks}  # type: ignore[union-attr]
+    names = {c.check_name for c in checks}
     assert "dbt_source_freshness" in names
     assert any(name.startswith("unique_") for name in names)  # dbt tests as asset checks
-    freshness = [c for c in checks if c.check_name == "dbt_source_freshness"]  # type: ignore[union-attr]
-    assert len(freshness) >= 12 and all(c.passed for c in freshness)  # type: ignore[union-attr]
+    freshness = [c for c in checks if c.check_name == "dbt_source_freshness"]
+    assert len(freshness) >= 12 and all(c.passed for c in freshness)
 
     with environment(b):
         capsys.readouterr()
