@@ -92,7 +92,9 @@ def test_daily_job_builds_the_same_warehouse_as_warehouse_run(
 
     with environment(a):
         job = dagster_defs.defs.resolve_job_def("warehouse_daily")
+        started = time.perf_counter()
         result = job.execute_in_process(instance=instance, raise_on_error=False)
+        dagster_seconds = time.perf_counter() - started
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     # the loads are keyed like the dbt sources; every raw table and the marts were built
@@ -118,7 +120,11 @@ def test_daily_job_builds_the_same_warehouse_as_warehouse_run(
 
     with environment(b):
         capsys.readouterr()
+        started = time.perf_counter()
         assert run("duckdb") == EXIT_OK
+        run_seconds = time.perf_counter() - started
+    with capsys.disabled():
+        print(f"\nDagster daily job {dagster_seconds:.1f} s, warehouse run {run_seconds:.1f} s")
     dagster_marts = _mart_counts(a["WAREHOUSE_DUCKDB_PATH"])
     assert dagster_marts and all(dagster_marts.values())
     assert dagster_marts == _mart_counts(b["WAREHOUSE_DUCKDB_PATH"])
