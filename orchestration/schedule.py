@@ -45,6 +45,8 @@ run_retries:
   enabled: false
 telemetry:
   enabled: false
+nux:
+  enabled: false  # no "join the community" dialog over the UI
 """
 
 
@@ -99,9 +101,13 @@ def stop_group(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE_SECONDS)
         if proc.poll() is not None and not _group_alive(proc.pid):
             return
         time.sleep(0.2)
+    log.warning("dagster dev left processes after SIGTERM: killing its process group")
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    deadline = time.monotonic() + 5
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)  # SIGKILL is delivered asynchronously
 
 
 def _group_alive(pgid: int) -> bool:
