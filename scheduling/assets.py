@@ -17,6 +17,7 @@ annotation at definition time and a string annotation fails that check.
 
 import json
 import logging
+import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from functools import cache
@@ -212,8 +213,17 @@ def dbt_resource() -> DbtCliResource:
 
 
 def build_target_path() -> Path:
-    """The dbt target folder of the builds Dagster runs (one folder: partial parsing works)."""
-    return settings.dbt_dir() / "build"
+    """The dbt target folder of the builds and freshness runs Dagster starts.
+
+    One folder for all of them, seeded with the partial-parse file of the manifest's parse,
+    so dbt does not parse the whole project again at every invocation (about 25 s here).
+    """
+    path = settings.dbt_dir() / "build"
+    seed = settings.dbt_dir() / "partial_parse.msgpack"
+    if not (path / seed.name).exists() and seed.exists():
+        path.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(seed, path / seed.name)
+    return path
 
 
 def dbt_build_assets() -> AssetsDefinition:
@@ -286,7 +296,7 @@ def freshness_checks() -> Any:
             write_salt(target)  # the project's on-run-start hooks run with freshness too
             invocation = dbt.cli(
                 ["source", "freshness", "--select", select],
-                target_path=settings.dbt_dir() / "freshness",
+                target_path=build_target_path(),
                 raise_on_error=False,
             ).wait()
         try:
