@@ -10,7 +10,8 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: demo test setup chromium lint governance pytest benchmark benchmark-dbt diagrams clean
+.PHONY: demo test setup chromium lint governance pytest benchmark benchmark-dbt diagrams clean \
+	schedule
 
 ## demo: generate the ERP, load it with dlt into DuckDB, dbt build, dbt docs generate
 demo: setup
@@ -57,6 +58,11 @@ pytest:
 diagrams:
 	$(BIN)/dbt parse --quiet --profiles-dir .
 	$(BIN)/warehouse diagrams
+
+## schedule: Dagster's UI, daemon and code location (dagster dev) on 127.0.0.1 (PORT=3000);
+## instance (SQLite) in data/dagster/; Ctrl-C stops every process it started
+schedule: setup
+	$(BIN)/warehouse schedule --port $(or $(PORT),3000)
 
 ## benchmark: ERP ingestion rows/s into DuckDB (SCALE=0.1 by default)
 benchmark: setup

@@ -12,6 +12,7 @@ Examples::
     warehouse diagrams                # docs/star_schema.svg and docs/lineage.svg
     warehouse column-lineage          # target/column_lineage.html and .json (after docs)
     warehouse health                  # target/health/index.html: run history, scorecard
+    warehouse schedule                # Dagster UI + daemon (dagster dev) on 127.0.0.1:3000
 """
 
 from __future__ import annotations
@@ -260,8 +261,18 @@ def main(argv: list[str] | None = None) -> int:
         "pg-roles",
         help="create the loader, transformer and reporting roles on the PostgreSQL warehouse",
     )
+    sched_p = sub.add_parser(
+        "schedule",
+        help="Dagster (dagster dev): UI, schedules, sensors; instance in data/dagster/",
+    )
+    sched_p.add_argument("--host", default="127.0.0.1")
+    sched_p.add_argument("--port", type=int, default=int(os.environ.get("DAGSTER_PORT", "3000")))
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
+    if args.command == "schedule":
+        from orchestration.schedule import schedule
+
+        return schedule(args.host, args.port)
     if args.command == "run":
         from orchestration.run import SOURCES, run
 

@@ -149,6 +149,15 @@ _LOADERS: dict[str, Callable[[str], dict[str, Any]]] = {
 }
 
 
+def load_source(name: str, target: str) -> dict[str, Any]:
+    """Load one source (``erp``, ``crm`` or ``carrier``) into ``target``; return its summary.
+
+    The CRM is the configured one, else the demo CRM's API started around its load. Used by
+    the job below and by the Dagster assets (``scheduling``).
+    """
+    return _LOADERS[name](target)
+
+
 def _load_summary(result: dict[str, Any]) -> dict[str, Any]:
     rows = result.get("rows") or {}
     return {
@@ -240,7 +249,7 @@ def _job(target: str, sources: list[str], select: list[str], summary: RunSummary
         log.info("loading %s into %s", name, target)
         try:
             with _kill_point(f"load:{name}"):
-                result = _LOADERS[name](target)
+                result = load_source(name, target)
             summary.loads[name] = _load_summary(result)
         except Exception as exc:  # any loader failure is reported, not raised
             log.exception("the %s load failed", name)
