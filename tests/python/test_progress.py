@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -28,7 +31,6 @@ def _environment(tmp_path: Path, progress: str | None) -> dict[str, str]:
         "WAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
         "LOADER_PIPELINES_DIR": str(tmp_path / "dlt"),
         "RUNTIME__DLTHUB_TELEMETRY": "false",
-        "COLUMNS": "120",
     }
     env.pop("LOADER_PROGRESS", None)
     if progress is not None:
@@ -39,6 +41,8 @@ def _environment(tmp_path: Path, progress: str | None) -> dict[str, str]:
 def _run_on_terminal(env: dict[str, str]) -> str:
     """Run the load with standard error on a pseudo-terminal; return what it showed there."""
     leader, follower = pty.openpty()
+    # A terminal has a size; tqdm draws nothing on a 0-column one.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     process = subprocess.Popen(
         [sys.executable, "-c", LOAD],
         cwd=PROJECT_ROOT,
