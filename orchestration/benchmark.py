@@ -173,10 +173,15 @@ class Step:
 class Recorder:
     """Times steps and ceilings, with the peak memory of each."""
 
-    def __init__(self) -> None:
-        """An empty record with a running memory sampler."""
+    def __init__(self, checkpoint: Path | None = None) -> None:
+        """An empty record with a running memory sampler.
+
+        With ``checkpoint``, the steps measured so far are written there (JSON) after each
+        one, so a run that is stopped still leaves its figures.
+        """
         self.steps: dict[str, Step] = {}
         self.memory = PeakMemory()
+        self.checkpoint = checkpoint
 
     @contextlib.contextmanager
     def measure(self, name: str, label: str, kind: str = "step") -> Iterator[dict[str, Any]]:
@@ -197,6 +202,9 @@ class Recorder:
             detail={"wall_seconds": round(wall, 3), **out},
         )
         self.steps[name] = step
+        if self.checkpoint is not None:
+            rows = [asdict(s) for s in self.steps.values()]
+            self.checkpoint.write_text(json.dumps(rows, indent=2, default=str) + "\n")
 
     def add(self, step: Step) -> None:
         """Record a step computed from others (no run of its own)."""
@@ -412,7 +420,7 @@ def run_benchmark(
     out_dir.mkdir(parents=True, exist_ok=True)
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     load_before = _loadavg()
-    rec = Recorder()
+    rec = Recorder(checkpoint=out_dir / "benchmark.partial.json")
     try:
         with tempfile.TemporaryDirectory(prefix="benchmark-") as tmp_name:
             tmp = Path(tmp_name)
@@ -460,6 +468,7 @@ def run_benchmark(
     }
     (out_dir / "benchmark.json").write_text(json.dumps(report, indent=2) + "\n")
     (out_dir / "benchmark.svg").write_text(render_svg(report))
+    (out_dir / "benchmark.partial.json").unlink(missing_ok=True)
     (out_dir / "benchmark.txt").write_text(render_table(report))
     return report
 

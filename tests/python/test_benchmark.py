@@ -102,4 +102,5 @@ def test_benchmark_end_to_end(tmp_path: Path, tmp_path_factory: pytest.TempPathF
     texts = "".join(t.text or "" for t in svg.iter() if t.tag.endswith("text"))
     for name in STEPS:
         assert steps[name]["label"] in texts, name
+    assert not (out / "benchmark.partial.json").exists()  # the checkpoint of a stopped run
     assert (out / "benchmark.txt").read_text().count("\n| ") >= len(STEPS | CEILINGS)
