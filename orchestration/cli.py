@@ -1,4 +1,4 @@
-"""``warehouse``: the main job and the ingestion benchmark.
+"""``warehouse``: the main job and the benchmark.
 
 Examples::
 
@@ -6,8 +6,7 @@ Examples::
     warehouse run --target postgres   # the cron-safe job: lock, load, dbt build, freshness
     warehouse run --sources erp,crm --select marts --dry-run
     warehouse demo --fresh --scale 0.1
-    warehouse benchmark --scale 1     # ERP ingestion rows/s into DuckDB
-    warehouse benchmark-dbt --scale 0.1   # dbt build time per layer, full then incremental
+    warehouse benchmark --scale 1     # every step timed against a ceiling on the same data
     warehouse governance              # dbt-score, dbt-bouncer and our own checks
     warehouse diagrams                # docs/star_schema.svg and docs/lineage.svg
     warehouse column-lineage          # target/column_lineage.html and .json (after docs)
@@ -22,21 +21,17 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from ingestion.cli import load_carrier, load_crm, load_erp
 from ingestion.destinations import duckdb_path
 from ingestion.runner import WarehouseBusyError, pipelines_dir, warehouse_job, warehouse_lock
-from orchestration.benchmark_dbt import benchmark_dbt
 from orchestration.dbt import generate_docs, quiet_environment, run_dbt
 from source_systems.world import (
     DEFAULT_SCALE,
     DEFAULT_SEED,
-    advance_erp,
     advance_world,
-    build,
     connect,
     crm_db_path,
     crm_server,
@@ -148,36 +143,6 @@ Done in {elapsed:.0f} s.
     )
 
 
-def benchmark(*, scale: float, seed: int) -> None:
-    """Build an ERP at ``scale`` in a temp folder and print the ERP-to-DuckDB load rate."""
-    with tempfile.TemporaryDirectory(prefix="benchmark-") as tmp:
-        os.environ["ERP_URL"] = f"sqlite:///{tmp}/erp.sqlite"
-        os.environ["WAREHOUSE_DUCKDB_PATH"] = f"{tmp}/warehouse.duckdb"
-        os.environ["LOADER_PIPELINES_DIR"] = f"{tmp}/dlt"
-        t0 = time.perf_counter()
-        with connect() as db:
-            counts = build(db, scale_factor=scale, seed=seed)
-        built = time.perf_counter() - t0
-        first = load_erp("duckdb")
-        with connect() as db:
-            advance_erp(db, 1)
-        second = load_erp("duckdb")  # re-reads the lag window: all of day 0's bulk stamp
-        with connect() as db:
-            advance_erp(db, 1)
-        third = load_erp("duckdb")  # the steady state: one day's changes
-        rerun = load_erp("duckdb")
-    print(f"scale factor           : {scale:g}")
-    print(f"ERP rows               : {sum(counts.values()):,}")
-    print(f"ERP build (SQLite)     : {built:.1f} s")
-    print(
-        f"full load              : {first['total_rows']:,} rows in {first['seconds']:.1f} s "
-        f"= {first['rows_per_second']:,} rows/s"
-    )
-    print(f"day 1 incremental      : {second['total_rows']:,} rows in {second['seconds']:.1f} s")
-    print(f"day 2 incremental      : {third['total_rows']:,} rows in {third['seconds']:.1f} s")
-    print(f"rerun, no change       : {rerun['total_rows']:,} rows in {rerun['seconds']:.1f} s")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``warehouse`` command."""
     quiet_environment()
@@ -218,13 +183,27 @@ def main(argv: list[str] | None = None) -> int:
         help="dbt selection for dbt build (with --indirect-selection cautious)",
     )
     run_p.add_argument("--dry-run", action="store_true", help="print the plan, touch nothing")
-    bench = sub.add_parser("benchmark", help="measure ERP ingestion into DuckDB")
+    bench = sub.add_parser(
+        "benchmark",
+        help="world build, loads, dbt build, daily increments and docs on DuckDB, each timed "
+        "against a ceiling on the same data (orchestration/benchmark.py)",
+    )
     bench.add_argument("--scale", type=float, default=0.1)
     bench.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    bench_dbt = sub.add_parser("benchmark-dbt", help="time dbt build per layer on DuckDB")
-    bench_dbt.add_argument("--scale", type=float, default=0.1)
-    bench_dbt.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    bench_dbt.add_argument("--days", type=int, default=2, help="incremental days after day 0")
+    bench.add_argument("--days", type=int, default=2, help="daily increments after day 0")
+    bench.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("target/benchmark"),
+        help="where benchmark.json, benchmark.svg and benchmark.txt go",
+    )
+    bench.add_argument(
+        "--select",
+        nargs="+",
+        default=None,
+        help="dbt selection for every dbt build, with --indirect-selection cautious "
+        "(default: the whole project)",
+    )
     gov = sub.add_parser(
         "governance", help="dbt-score, dbt-bouncer and our checks on a small built warehouse"
     )
@@ -286,8 +265,16 @@ def main(argv: list[str] | None = None) -> int:
         except WarehouseBusyError as exc:
             log.error("%s", exc)
             return EXIT_BUSY
-    elif args.command == "benchmark-dbt":
-        benchmark_dbt(scale=args.scale, seed=args.seed, days=args.days)
+    elif args.command == "benchmark":
+        from orchestration.benchmark import benchmark
+
+        benchmark(
+            scale=args.scale,
+            seed=args.seed,
+            out_dir=args.out_dir,
+            days=args.days,
+            select=args.select,
+        )
     elif args.command == "governance":
         from orchestration.governance import governance
 
@@ -311,8 +298,6 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in write_diagrams(args.manifest, args.out_dir):
             log.info("wrote %s", path)
-    else:
-        benchmark(scale=args.scale, seed=args.seed)
     return 0
 
 
