@@ -17,8 +17,12 @@ demo: setup
 	$(BIN)/warehouse demo
 
 ## test: every check: lint (pre-commit hooks), governance (dbt-score, dbt-bouncer) and
-## pytest (world, loaders, dbt build on DuckDB and a throwaway PostgreSQL, docs site)
-test: setup chromium lint governance pytest
+## pytest (world, loaders, dbt build on DuckDB and a throwaway PostgreSQL, docs site).
+## lint and governance are single-process and independent (their own dbt target folders),
+## so they run side by side on the two cores, each one's output kept together.
+test: setup chromium
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint governance
+	$(MAKE) --no-print-directory pytest
 
 $(UV):
 	$(PYTHON) -m venv .tools
