@@ -1,0 +1,46 @@
+{#-
+    Private helper of the vault's entry macros: on an incremental run, a
+    predicate that keeps only the staged rows loaded at or after the
+    target's watermark for their source system, so only those are hashed
+    and compared. The watermark of a system (the part of `record_source`
+    before the first dot: erp, crm, carrier) is the newest load_at the
+    target already holds from it, read once when the model is compiled
+    and inlined as a literal, so the database can filter before hashing.
+    `>=`, not `>`: a killed load package resumes with its load id, so rows
+    of the newest load may arrive after a build. A system the target holds
+    nothing from yet is read in full; on a full build it renders `true`.
+    Why per system and not per record source: all tables of a system share
+    one dlt pipeline, whose packages complete in load id order (the loaders
+    finish a pending package before extracting a new one), so every load
+    of the system older than the watermark was complete when the build
+    that saw the watermark ran. A table that gained no row from a system
+    for a while re-reads that system's rows loaded since its last gain:
+    more work, never a missed row.
+    `exclude_deleted`: leave out is_deleted rows (a record-tracking
+    satellite stamps those with the build's start, not a load).
+-#}
+{% macro vault_load_watermark(exclude_deleted=false) -%}
+    {%- if not (execute and is_incremental()) -%}
+        true
+    {%- else -%}
+        {%- set watermarks = run_query(
+            "select split_part(record_source, '.', 1) as source_system, "
+            ~ "cast(max(load_at) as " ~ dbt.type_string() ~ ") as watermark "
+            ~ "from " ~ this ~ " where record_source <> '"
+            ~ var("vault_ghost_record_source") ~ "'"
+            ~ (" and not is_deleted" if exclude_deleted else "")
+            ~ " group by split_part(record_source, '.', 1)"
+            ~ " order by source_system"
+        ) -%}
+        {%- if watermarks.rows | length == 0 -%}
+            true
+        {%- else -%}
+            load_at >= case split_part(record_source, '.', 1)
+            {%- for row in watermarks.rows %}
+                when '{{ row[0] }}' then cast('{{ row[1] }}' as timestamp)
+            {%- endfor %}
+                else {{ vault_ghost_load_at() }}
+            end
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
