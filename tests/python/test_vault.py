@@ -419,11 +419,13 @@ WATERMARKED = [*HUBS, *LINKS, *SATS]
 
 
 def _hashing_plan_rows(wh: Warehouse, sql: str) -> int:
-    """How many rows reach the plan's SHA-256 computations when ``sql`` runs (0: none hashed).
+    """How many rows the SHA-256 computations of ``sql`` produce when it runs (0: none hashed).
 
-    The query runs under the database's own profiler (DuckDB's JSON profile; PostgreSQL's
-    ``EXPLAIN (ANALYZE, VERBOSE)``); of the operators whose expressions call ``sha256``, the
-    largest number of rows fed to one of them (a row hashed by several operators counts once).
+    The query runs under the database's own profiler (DuckDB's JSON profile, PostgreSQL's
+    ``EXPLAIN (ANALYZE, VERBOSE)``); of the operators whose expressions call ``sha256``
+    (projections, and filters such as the ghost-key test, whose cheaper load-time condition
+    comes first), the largest number of rows one of them returned: a row hashed by several
+    operators counts once.
     """
     if wh.target == "duckdb":
         import duckdb
@@ -437,37 +439,32 @@ def _hashing_plan_rows(wh: Warehouse, sql: str) -> int:
         root = json.loads(profile.read_text())
 
         def duck(node: dict[str, Any]) -> int:
-            children = node.get("children", [])
-            below = max((duck(child) for child in children), default=0)
+            below = max((duck(child) for child in node.get("children", [])), default=0)
             if "sha256" not in json.dumps(node.get("extra_info", {})).lower():
                 return below
-            fed = max(
-                int(node.get("operator_cardinality", 0)),
-                sum(int(child.get("operator_cardinality", 0)) for child in children),
-            )
-            return max(below, fed)
+            # the row count's key: "operator_cardinality" before DuckDB 2.0
+            rows = node.get("intermediate_rows", node.get("operator_cardinality", 0))
+            return max(below, int(rows))
 
-        return duck(root)
+        return max(
+            (duck(node) for node in root.get("operator", root.get("children", []))), default=0
+        )
     rows = wh.query(f"explain (analyze, verbose, format json) {sql}")
     plan = rows[0][0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
 
     def pg(node: dict[str, Any]) -> int:
         below = max((pg(child) for child in node.get("Plans", [])), default=0)
-        own = {k: v for k, v in node.items() if k != "Plans"}
-        if "sha256" not in json.dumps(own).lower():
+        if "sha256" not in json.dumps(node.get("Output", [])).lower():
             return below
-        fed = (int(node.get("Actual Rows", 0)) + int(node.get("Rows Removed by Filter", 0))) * int(
-            node.get("Actual Loops", 1)
-        )
-        return max(below, fed)
+        return max(below, int(node.get("Actual Rows", 0)) * int(node.get("Actual Loops", 1)))
 
     return pg(plan[0]["Plan"])
 
 
 def _compiled(target: str, models: list[str]) -> dict[str, str]:
     """Each model's compiled SELECT as an incremental run would execute it now."""
-    results = run_dbt(["compile", "--select", *models, "--resource-type", "model"], target)
+    results = run_dbt(["compile", "--select", *models, "--indirect-selection", "empty"], target)
     return {
         r.node.name: r.node.compiled_code  # type: ignore[attr-defined]
         for r in results  # type: ignore[attr-defined]
