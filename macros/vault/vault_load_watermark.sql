@@ -15,11 +15,10 @@
     of the system older than the watermark was complete when the build
     that saw the watermark ran. A table that gained no row from a system
     for a while re-reads that system's rows loaded since its last gain:
-    more work, never a missed row.
-    `exclude_deleted`: leave out is_deleted rows (a record-tracking
-    satellite stamps those with the build's start, not a load).
+    more work, never a missed row. (Not for record-tracking satellites:
+    they stamp deletions with the build's start, and need every key.)
 -#}
-{% macro vault_load_watermark(exclude_deleted=false) -%}
+{% macro vault_load_watermark() -%}
     {%- if not (execute and is_incremental()) -%}
         true
     {%- else -%}
@@ -28,7 +27,6 @@
             ~ "cast(max(load_at) as " ~ dbt.type_string() ~ ") as watermark "
             ~ "from " ~ this ~ " where record_source <> '"
             ~ var("vault_ghost_record_source") ~ "'"
-            ~ (" and not is_deleted" if exclude_deleted else "")
             ~ " group by split_part(record_source, '.', 1)"
             ~ " order by source_system"
         ) -%}
