@@ -10,7 +10,9 @@
     before the union so the database can filter before hashing.
 -#}
 {% macro vault_new_keys(source_ctes, hash_key, columns, ghost_hash_columns) -%}
-{%- set since_watermark = vault_load_watermark() -%}
+{%- set since_watermark = vault_load_watermark(
+    hash_key ~ ' <> ' ~ vault_hash([], 'ghost')
+) -%}
 new_key_sources as (
     {%- for cte in source_ctes %}
 
@@ -45,7 +47,6 @@ new_key_ranked as (
             order by load_at, record_source
         ) as first_seen_rank
     from new_key_sources
-    where {{ hash_key }} <> {{ vault_hash([], 'ghost') }}
 
 ),
 

@@ -27,9 +27,9 @@ sat_source as (
             order by load_at desc
         ) as newest_rank
     from {{ source_cte }}
-    where
-        {{ vault_load_watermark() }}
-        and {{ parent_hash_key }} <> {{ vault_hash([], 'ghost') }}
+    where {{ vault_load_watermark(
+        parent_hash_key ~ ' <> ' ~ vault_hash([], 'ghost')
+    ) }}
 
 ),
 {%- if is_incremental() %}
