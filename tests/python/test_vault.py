@@ -466,9 +466,9 @@ def _compiled(target: str, models: list[str]) -> dict[str, str]:
     """Each model's compiled SELECT as an incremental run would execute it now."""
     results = run_dbt(["compile", "--select", *models, "--indirect-selection", "empty"], target)
     return {
-        r.node.name: r.node.compiled_code  # type: ignore[attr-defined]
+        r.node.name: r.node.compiled_code
         for r in results  # type: ignore[attr-defined]
-        if r.node.resource_type == "model"  # type: ignore[attr-defined]
+        if r.node.resource_type == "model"
     }
 
 
