@@ -127,15 +127,20 @@ def _semantic_manifest() -> Any:
 
 
 @contextlib.contextmanager
-def _metricflow(target: str) -> Any:
-    """MetricFlow's engine on ``target`` through the dbt adapter, as ``mf query`` builds it."""
+def _metricflow(target: str, *, parse: bool = True) -> Any:
+    """MetricFlow's engine on ``target`` through the dbt adapter, as ``mf query`` builds it.
+
+    ``parse=False`` when a dbt command on this world just wrote the semantic manifest (every
+    command that writes ``manifest.json`` writes ``semantic_manifest.json`` beside it).
+    """
     from dbt.adapters.factory import get_adapter_by_type, reset_adapters
     from dbt.cli.main import dbtRunner
     from dbt_metricflow.cli.dbt_connectors.adapter_backed_client import AdapterBackedSqlClient
     from metricflow.engine.metricflow_engine import MetricFlowEngine
     from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 
-    run_dbt(["parse"], target)
+    if parse:
+        run_dbt(["parse"], target)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(PROJECT_ROOT)
         # As dbt-metricflow's CLI (dbtProjectMetadata.load_from_paths): `dbt debug` leaves the
@@ -211,14 +216,16 @@ def _metric_answers(
     }
 
 
-def _assert_metrics_match_sql(warehouse: Warehouse, *, carrier_loaded: bool) -> None:
+def _assert_metrics_match_sql(
+    warehouse: Warehouse, *, carrier_loaded: bool, parse: bool = True
+) -> None:
     """Every metric of the semantic layer, by month, equals its plain SQL over the marts.
 
     At day 0 the carrier has sent no events yet: the one metric on them has no month.
     """
     ((latest_order_day,),) = warehouse.query(LATEST_ORDER_DAY_SQL)
     up_to_latest_day = [f"{{{{ TimeDimension('metric_time', 'day') }}}} <= '{latest_order_day}'"]
-    with _metricflow(warehouse.target) as engine:
+    with _metricflow(warehouse.target, parse=parse) as engine:
         defined = {metric.name for metric in engine.list_metrics()}
         assert defined == set(METRIC_SQL), "every metric has its plain-SQL check"
         assert sorted(m for q in METRIC_QUERIES for m in q) == sorted(METRIC_SQL)
@@ -242,12 +249,15 @@ def _assert_metrics_match_sql(warehouse: Warehouse, *, carrier_loaded: bool) -> 
                         )
 
 
-def test_validate_configs() -> None:
-    """``mf validate-configs`` (semantic checks) passes on the project's semantic manifest."""
-    env = os.environ | {"DBT_TARGET_PATH": "target", "DBT_TARGET": "duckdb"}
+def test_validate_configs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``mf validate-configs`` (semantic checks) passes on the project's semantic manifest.
+
+    ``mf`` reads ``target/semantic_manifest.json``: ``dbt parse`` (in this process) writes it.
+    """
+    monkeypatch.setenv("DBT_TARGET_PATH", "target")
+    run_dbt(["parse", "--quiet"], "duckdb")
+    env = os.environ | {"DBT_TARGET": "duckdb"}
     bin_dir = Path(sys.executable).parent
-    run = [str(bin_dir / "dbt"), "parse", "--quiet", "--profiles-dir", str(PROJECT_ROOT)]
-    subprocess.run(run, cwd=PROJECT_ROOT, env=env, check=True)
     done = subprocess.run(
         [str(bin_dir / "mf"), "validate-configs", "--skip-dw"],
         cwd=PROJECT_ROOT,
@@ -275,4 +285,5 @@ def test_metrics_equal_sql_over_the_marts(
             load_crm(target)
             load_carrier(target)
             assert_dbt_passed(run_dbt(["build", *MARTS_ONLY], target))
-        _assert_metrics_match_sql(world.warehouse, carrier_loaded=True)
+        # The last build wrote this world's semantic manifest: no parse again.
+        _assert_metrics_match_sql(world.warehouse, carrier_loaded=True, parse=False)
