@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -280,6 +281,49 @@ def test_contract_violation_is_not_retried(
     assert not result.success
     assert calls == ["duckdb"]  # once: no retry
     assert not [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+
+
+def test_instance_storage_on_postgresql(
+    dagster_defs: ModuleType, pg: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``DAGSTER_PG_URL`` set, ``warehouse schedule``'s instance keeps its runs and events
+    in PostgreSQL (dagster-postgres), not in SQLite files: a run is read back from the server."""
+    import psycopg2
+    from dagster import DagsterInstance, materialize
+
+    from ingestion.runner import SchemaContractViolationError
+    from orchestration import run as run_module
+    from orchestration.schedule import PG_URL_ENV, prepare_instance
+
+    database = f"dagster_{uuid.uuid4().hex[:10]}"
+    pg.create_database(database)
+    monkeypatch.setenv(PG_URL_ENV, pg.url(database))  # postgresql+psycopg2://...
+    home = prepare_instance(tmp_path / "dagster")
+    assert "postgres_url" in (home / "dagster.yaml").read_text()
+    assert pg.password not in (home / "dagster.yaml").read_text()
+
+    def broken(target: str) -> dict[str, Any]:
+        raise SchemaContractViolationError("raw_erp.orders: a column changed type")
+
+    monkeypatch.setitem(run_module._LOADERS, "erp", broken)
+    with DagsterInstance.from_config(str(home)) as instance:
+        result = materialize(
+            [dagster_defs.LOAD_ASSETS["erp"]], instance=instance, raise_on_error=False
+        )
+        assert not result.success
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+    assert not list(home.glob("**/*.db"))  # no SQLite storage beside the yaml
+    conn = psycopg2.connect(
+        host=pg.host, port=pg.port, user=pg.user, password=pg.password, dbname=database
+    )
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select status from runs where run_id = %s", (result.run_id,))
+            assert cur.fetchall() == [("FAILURE",)]
+            cur.execute("select count(*) from event_logs where run_id = %s", (result.run_id,))
+            assert cur.fetchone()[0] > 0
+    finally:
+        conn.close()
 
 
 SCREENSHOT = PROJECT_ROOT / "target" / "artifacts" / "dagster_lineage.png"
