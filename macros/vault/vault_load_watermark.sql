@@ -1,19 +1,24 @@
 {#-
     Private helper of the vault's entry macros: on an incremental run, a
-    predicate that keeps only the staged rows loaded at or after the
-    target's watermark for their source system and meet `condition` (the
-    ghost-key test, say), so only those are hashed and compared. The
-    condition is evaluated only on rows of the slice (a CASE, which a
-    database cannot split: DuckDB pushes a single-column condition such as
+    predicate that keeps only the staged rows loaded since the target's
+    watermark for their source system and meet `condition` (the ghost-key
+    test, say), so only those are hashed and compared. The condition is
+    evaluated only on rows of the slice (a CASE, which a database cannot
+    split: DuckDB pushes a single-column condition such as
     `order_hk <> ghost` into its table scan, ahead of any other filter, and
     would hash every row to test it). The watermark of a system (the part
     of `record_source` before the first dot: erp, crm, carrier) is the
     newest load_at the target already holds from it, read once when the
     model is compiled and inlined as a literal, so the database can filter
     before hashing.
-    `>=`, not `>`: a killed load package resumes with its load id, so rows
-    of the newest load may arrive after a build. A system the target holds
-    nothing from yet is read in full; on a full build only the condition.
+    `>` or `>=`: a system whose newest load was complete before this
+    model's last successful build is read from the next load on; any other
+    from its newest load on, since a killed load package resumes with its
+    load id and rows of that load may arrive after a build (see
+    final_load_watermarks). So the first increment after a full load reads
+    the new load only, not the whole first load again. A system the target
+    holds nothing from yet is read in full; on a full build only the
+    condition applies.
     Why per system and not per record source: all tables of a system share
     one dlt pipeline, whose packages complete in load id order (the loaders
     finish a pending package before extracting a new one), so every load
@@ -38,13 +43,15 @@
         {%- if watermarks.rows | length == 0 -%}
             {{ condition }}
         {%- else -%}
+            {%- set final = final_load_watermarks(watermarks.rows) -%}
             case
-                when load_at >= case split_part(record_source, '.', 1)
+                when case split_part(record_source, '.', 1)
                 {%- for row in watermarks.rows %}
                     when '{{ row[0] }}'
-                        then cast('{{ row[1] }}' as timestamp)
+                        then load_at {{ '>' if row[0] in final else '>=' }}
+                            cast('{{ row[1] }}' as timestamp)
                 {%- endfor %}
-                    else {{ vault_ghost_load_at() }}
+                    else load_at >= {{ vault_ghost_load_at() }}
                 end
                     then {{ condition }}
                 else false

@@ -472,39 +472,88 @@ def _compiled(target: str, models: list[str]) -> dict[str, str]:
     }
 
 
+def _newest_load_completed_now(wh: Warehouse, schema: str) -> tuple[str, str]:
+    """Record the newest load package of a raw schema as completed now, after the last build.
+
+    What dlt's ``_dlt_loads`` says of a package that a killed load left behind and the next
+    load finished: its rows may have arrived after the last build. Returns the load id and the
+    original completion time, to put back with :func:`_restore_completion`.
+    """
+    load_id, inserted_at = wh.query(
+        "select load_id, cast(inserted_at as text) "
+        f"from {schema}._dlt_loads where load_id = (select max(load_id) from {schema}._dlt_loads)"
+    )[0]
+    wh_exec(
+        wh,
+        f"update {schema}._dlt_loads set inserted_at = current_timestamp "
+        f"where load_id = '{load_id}'",
+    )
+    return str(load_id), str(inserted_at)
+
+
+def _restore_completion(wh: Warehouse, schema: str, load_id: str, inserted_at: str) -> None:
+    wh_exec(
+        wh,
+        f"update {schema}._dlt_loads set inserted_at = cast('{inserted_at}' as timestamptz) "
+        f"where load_id = '{load_id}'",
+    )
+
+
+INCREMENT_CASES = [
+    ("sat_order_line__erp_details", "stg_erp__order_lines", "erp"),
+    ("link_order_line", "stg_erp__order_lines", "erp"),
+    ("sat_order__erp_details", "stg_erp__orders", "erp"),
+    ("sat_shipment_event__carrier_details", "stg_carrier__shipment_events", "carrier"),
+]
+
+
 def test_increment_hashes_only_rows_loaded_since_the_watermark(vault_world: VaultWorld) -> None:
     """An incremental run hashes the rows of the loads since its last run, not all of staging.
 
-    With no new load since the last build, each watermarked table reads (and hashes) only the
-    rows of the newest load it already holds (``>=``: a resumed package keeps its load id),
-    measured in rows by the database's profiler, not in time. The old macros hashed every row.
+    With no new load since the last build and every load package complete before it, each
+    watermarked table reads (and hashes) no row at all: the first increment after a full load
+    reads only the new load. When the newest load it holds completed after its last build (a
+    killed package finished by the next load), it re-reads that load's rows (``>=``: a resumed
+    package keeps its load id). Measured in rows by the database's profiler, not in time; the
+    old macros hashed every staged row.
     """
     wh = vault_world.warehouse
     compiled = _compiled(vault_world.target, WATERMARKED)
     assert set(compiled) == set(WATERMARKED)
-    for model, source, system in [
-        ("sat_order_line__erp_details", "stg_erp__order_lines", "erp"),
-        ("link_order_line", "stg_erp__order_lines", "erp"),
-        ("sat_order__erp_details", "stg_erp__orders", "erp"),
-        ("sat_shipment_event__carrier_details", "stg_carrier__shipment_events", "carrier"),
-    ]:
-        watermark = (
-            f"(select max(load_at) from raw_vault.{model} where record_source like '{system}.%')"
-        )
+    for model, source, _system in INCREMENT_CASES:
         staged = vault_world.count(f"select count(*) from staging.{source}")
-        since = vault_world.count(
-            f"select count(*) from staging.{source} where loaded_at >= {watermark}"
-        )
-        assert 0 < since < staged, model  # the newest load holds some rows, not all
+        assert staged > 0, model
         hashed = _hashing_plan_rows(wh, compiled[model])
-        assert hashed == since, (model, hashed, since, staged)
+        assert hashed == 0, (model, hashed, staged)
+
+    completions = [
+        (schema, *_newest_load_completed_now(wh, schema)) for schema in ["raw_erp", "raw_carrier"]
+    ]
+    try:
+        compiled = _compiled(vault_world.target, [model for model, _, _ in INCREMENT_CASES])
+        for model, source, system in INCREMENT_CASES:
+            watermark = (
+                f"(select max(load_at) from raw_vault.{model} "
+                f"where record_source like '{system}.%')"
+            )
+            staged = vault_world.count(f"select count(*) from staging.{source}")
+            since = vault_world.count(
+                f"select count(*) from staging.{source} where loaded_at >= {watermark}"
+            )
+            assert 0 < since < staged, model  # the newest load holds some rows, not all
+            hashed = _hashing_plan_rows(wh, compiled[model])
+            assert hashed == since, (model, hashed, since, staged)
+    finally:
+        for schema, load_id, inserted_at in completions:
+            _restore_completion(wh, schema, load_id, inserted_at)
 
 
 def test_rows_arriving_late_in_the_newest_load_reach_the_vault(vault_world: VaultWorld) -> None:
     """Rows of a resumed load package, loaded after a build under the same load id, still count.
 
     Two ERP order lines are rewritten in raw under the newest load id the vault already holds
-    (one's comment changed, the other's line number, a new key): the next run must add the
+    (one's comment changed, the other's line number, a new key), and dlt's ``_dlt_loads``
+    records that package as completed after the last build: the next run must add the
     satellite version, the new link and the tracking rows. A ``>`` watermark would miss them.
     """
     wh = vault_world.warehouse
@@ -522,6 +571,8 @@ def test_rows_arriving_late_in_the_newest_load_reach_the_vault(vault_world: Vaul
         f"where _dlt_load_id < '{newest}' order by l_orderkey, l_linenumber limit 2"
     )
     (changed_order, changed_line), (moved_order, moved_line) = old
+    # the package of that load id was killed and finished by a later load: complete only now
+    _newest_load_completed_now(wh, "raw_erp")
     wh_exec(
         wh,
         f"update raw_erp.lineitem set l_comment = 'late row of a resumed package', "

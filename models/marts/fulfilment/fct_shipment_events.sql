@@ -35,8 +35,9 @@ batch as (
     from shipment_events
     {% if is_incremental() %}
         -- Events loaded since the last run: new, late and re-delivered ones
-        -- (>=: rows of a resumed load package keep the newest load id).
-        where loaded_at >= (
+        -- (from the newest load on while a resumed package may still add
+        -- rows under its load id, see incremental_load_operator).
+        where loaded_at {{ incremental_load_operator('carrier') }} (
             select coalesce(max(loaded_at), {{ scd2_low_date() }})
             from {{ this }}
         )

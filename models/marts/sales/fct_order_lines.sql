@@ -42,9 +42,11 @@ offer_snapshots as (
 
 ),
 
--- When the fact was last loaded: rows loaded since are (re)built, those of
--- that newest load too (>=: a resumed load package keeps its load id, so
--- its late rows carry it). On a full build that is the start of history.
+-- When the fact was last loaded: rows loaded since are (re)built, and those
+-- of that newest load too while a resumed package may still add rows under
+-- its load id (`since` is > or >=, see incremental_load_operator). On a
+-- full build that is the start of history.
+{%- set since = incremental_load_operator('erp') %}
 last_run as (
 
     {% if is_incremental() %}
@@ -64,7 +66,7 @@ late_customer_versions as (
         customers.customer_id,
         min(customers.valid_from) as valid_from
     from customers
-    inner join last_run on customers.loaded_at >= last_run.loaded_at
+    inner join last_run on customers.loaded_at {{ since }} last_run.loaded_at
     group by customers.customer_id
 
 ),
@@ -75,7 +77,7 @@ late_part_versions as (
         parts.part_id,
         min(parts.valid_from) as valid_from
     from parts
-    inner join last_run on parts.loaded_at >= last_run.loaded_at
+    inner join last_run on parts.loaded_at {{ since }} last_run.loaded_at
     group by parts.part_id
 
 ),
@@ -86,7 +88,7 @@ late_supplier_versions as (
         suppliers.supplier_id,
         min(suppliers.valid_from) as valid_from
     from suppliers
-    inner join last_run on suppliers.loaded_at >= last_run.loaded_at
+    inner join last_run on suppliers.loaded_at {{ since }} last_run.loaded_at
     group by suppliers.supplier_id
 
 ),
@@ -98,7 +100,7 @@ late_offer_versions as (
         offer_snapshots.supplier_id,
         min(offer_snapshots.dbt_valid_from) as valid_from
     from offer_snapshots
-    inner join last_run on offer_snapshots.loaded_at >= last_run.loaded_at
+    inner join last_run on offer_snapshots.loaded_at {{ since }} last_run.loaded_at
     group by offer_snapshots.part_id, offer_snapshots.supplier_id
 
 ),
@@ -138,7 +140,7 @@ batch as (
     from order_lines
     cross join last_run
     where
-        order_lines.loaded_at >= last_run.loaded_at
+        order_lines.loaded_at {{ since }} last_run.loaded_at
         or exists (
             select late.customer_id from late_customer_versions as late
             where
