@@ -100,7 +100,8 @@ late_offer_versions as (
         offer_snapshots.supplier_id,
         min(offer_snapshots.dbt_valid_from) as valid_from
     from offer_snapshots
-    inner join last_run on offer_snapshots.loaded_at {{ since }} last_run.loaded_at
+    inner join last_run
+        on offer_snapshots.loaded_at {{ since }} last_run.loaded_at
     group by offer_snapshots.part_id, offer_snapshots.supplier_id
 
 ),
