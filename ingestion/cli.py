@@ -49,6 +49,14 @@ def _rows_per_table(pipeline: dlt.Pipeline) -> dict[str, int]:
     return {k: v for k, v in sorted(counts.items()) if not k.startswith("_dlt")}
 
 
+def _publish_if_spark(target: str, dataset: str) -> None:
+    """On the Spark target, copy what just landed to Spark (still inside the job lock)."""
+    if target == "spark":
+        from ingestion.spark_raw import publish_dataset
+
+        publish_dataset(dataset)
+
+
 def load_erp(
     target: str = "duckdb",
     *,
@@ -84,6 +92,7 @@ def load_erp(
         rows = _rows_per_table(pipeline)
         if reconcile:
             reconciliation = reconcile_erp(pipeline, target, source_url, tables=tables).as_dict()
+        _publish_if_spark(target, DATASET_NAME)
     total = sum(rows.values())
     summary = {
         "pipeline": pipeline.pipeline_name,
@@ -120,6 +129,7 @@ def load_carrier(target: str = "duckdb", *, bucket_url: str | None = None) -> di
         pipeline = make_pipeline(CARRIER_PIPELINE, target, CARRIER_DATASET)
         source = carrier_source(bucket_url=url, file_glob=file_glob(), counts=counts)
         run(pipeline, source, target)
+        _publish_if_spark(target, CARRIER_DATASET)
     return {
         "pipeline": pipeline.pipeline_name,
         "dataset": CARRIER_DATASET,
@@ -139,6 +149,7 @@ def _load_crm_from(
         outcome = load_contacts(
             pipeline, target, base_url=base_url, api_token=token, **source_options
         )
+        _publish_if_spark(target, crm_settings.DATASET_NAME)
     rows = _rows_per_table(pipeline)
     return {
         "pipeline": pipeline.pipeline_name,

@@ -236,8 +236,26 @@ def main(argv: list[str] | None = None) -> int:
         "pg-roles",
         help="create the loader, transformer and reporting roles on the PostgreSQL warehouse",
     )
+    sub.add_parser(
+        "spark-up",
+        help="start the local Spark standalone cluster (master, 2 workers) and its Thrift server",
+    )
+    sub.add_parser("spark-down", help="stop every process spark-up started (by PID)")
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
+    if args.command in ("spark-up", "spark-down"):
+        from orchestration.spark_cluster import spark_down, spark_up
+
+        if args.command == "spark-down":
+            stopped = spark_down()
+            print(f"stopped {len(stopped)} Spark processes")
+            return 0
+        cluster = spark_up()
+        print(
+            f"Spark master {cluster.master_url}; Thrift server "
+            f"{cluster.host}:{cluster.thrift_port} (dbt target: spark); stop: warehouse spark-down"
+        )
+        return 0
     if args.command == "run":
         from orchestration.run import SOURCES, run
 
