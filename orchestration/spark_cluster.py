@@ -151,9 +151,6 @@ def spark_conf(root: Path) -> dict[str, str]:
         "spark.hadoop.javax.jdo.option.ConnectionURL": (
             f"jdbc:derby:;databaseName={root / 'metastore_db'};create=true"
         ),
-        # backslashes in string literals stay literal, as on DuckDB and PostgreSQL: the vault's
-        # hash inputs (and so every hash) are the same on the three adapters
-        "spark.sql.parser.escapedStringLiterals": "true",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.ansi.enabled": "false",
         "spark.ui.enabled": "false",
