@@ -23,7 +23,7 @@ import dlt
 
 from ingestion.carrier import LoadCounts, carrier_source
 from ingestion.carrier.settings import DATASET_NAME as CARRIER_DATASET
-from ingestion.carrier.settings import DEFAULT_BUCKET_ENV, file_glob
+from ingestion.carrier.settings import DEFAULT_BUCKET_ENV, EVENTS_TABLE, file_glob
 from ingestion.carrier.settings import PIPELINE_NAME as CARRIER_PIPELINE
 from ingestion.crm import load_contacts
 from ingestion.crm import settings as crm_settings
@@ -35,6 +35,7 @@ from ingestion.erp.settings import (
     PIPELINE_NAME,
     configured_erp_url,
 )
+from ingestion.history import LoadRecord, recording
 from ingestion.runner import make_pipeline, run, warehouse_lock
 from warehouse_settings import carrier_landing_dir
 
@@ -74,24 +75,29 @@ def load_erp(
     reconciliation: dict[str, Any] | None = None
     with warehouse_lock(target):
         pipeline = make_pipeline(PIPELINE_NAME, target, DATASET_NAME)
-        source_url = configured_erp_url(url)
-        source = erp_source(erp_url=source_url, lag_seconds=lag_seconds, tables=tables)
-        if pipeline.first_run:
-            # Nothing landed yet: write the initial snapshot straight into the raw tables
-            # instead of merging it through staging tables (about 2x faster at SF 1).
-            for resource in source.resources.values():
-                resource.apply_hints(write_disposition="replace")
-                # A snapshot has one version per key: the merge's dedup_sort has nothing to
-                # sort, and dlt warns when replace meets it.
-                columns = resource.columns if isinstance(resource.columns, dict) else {}
-                for name, hint in columns.items():
-                    if hint.get("dedup_sort"):
-                        resource.apply_hints(columns={name: {"dedup_sort": None}})
-        run(pipeline, source, target)
-        seconds = time.perf_counter() - started
-        rows = _rows_per_table(pipeline)
-        if reconcile:
-            reconciliation = reconcile_erp(pipeline, target, source_url, tables=tables).as_dict()
+        with recording(pipeline, "erp", DATASET_NAME) as record:
+            source_url = configured_erp_url(url)
+            source = erp_source(erp_url=source_url, lag_seconds=lag_seconds, tables=tables)
+            if pipeline.first_run:
+                # Nothing landed yet: write the initial snapshot straight into the raw tables
+                # instead of merging it through staging tables (about 2x faster at SF 1).
+                for resource in source.resources.values():
+                    resource.apply_hints(write_disposition="replace")
+                    # A snapshot has one version per key: the merge's dedup_sort has nothing to
+                    # sort, and dlt warns when replace meets it.
+                    columns = resource.columns if isinstance(resource.columns, dict) else {}
+                    for name, hint in columns.items():
+                        if hint.get("dedup_sort"):
+                            resource.apply_hints(columns={name: {"dedup_sort": None}})
+            run(pipeline, source, target)
+            record.capture(pipeline)
+            seconds = time.perf_counter() - started
+            rows = _rows_per_table(pipeline)
+            if reconcile:
+                reconciliation = reconcile_erp(
+                    pipeline, target, source_url, tables=tables
+                ).as_dict()
+                _record_erp_reconciliation(record, reconciliation)
         _publish_if_spark(target, DATASET_NAME)
     total = sum(rows.values())
     summary = {
@@ -105,6 +111,17 @@ def load_erp(
     if reconciliation is not None:
         summary["reconciliation"] = reconciliation
     return summary
+
+
+def _record_erp_reconciliation(record: LoadRecord, reconciliation: dict[str, Any]) -> None:
+    """Key ranges compared, found different and rows repaired, per ERP table."""
+    for name, detail in reconciliation["tables"].items():
+        record.reconciled(
+            name,
+            units=detail["ranges_checked"],
+            mismatches=detail["ranges_repaired"],
+            repaired=detail["rows_reloaded"] + detail["rows_deleted"],
+        )
 
 
 def carrier_bucket_url(url: str | None = None) -> str:
@@ -127,8 +144,11 @@ def load_carrier(target: str = "duckdb", *, bucket_url: str | None = None) -> di
     url = carrier_bucket_url(bucket_url)
     with warehouse_lock(target):
         pipeline = make_pipeline(CARRIER_PIPELINE, target, CARRIER_DATASET)
-        source = carrier_source(bucket_url=url, file_glob=file_glob(), counts=counts)
-        run(pipeline, source, target)
+        with recording(pipeline, "carrier", CARRIER_DATASET) as record:
+            source = carrier_source(bucket_url=url, file_glob=file_glob(), counts=counts)
+            run(pipeline, source, target)
+            record.capture(pipeline)
+            record.quarantined(EVENTS_TABLE, counts.lines_quarantined)
         _publish_if_spark(target, CARRIER_DATASET)
     return {
         "pipeline": pipeline.pipeline_name,
@@ -146,9 +166,12 @@ def _load_crm_from(
     started = time.perf_counter()
     with warehouse_lock(target):
         pipeline = make_pipeline(crm_settings.PIPELINE_NAME, target, crm_settings.DATASET_NAME)
-        outcome = load_contacts(
-            pipeline, target, base_url=base_url, api_token=token, **source_options
-        )
+        with recording(pipeline, "crm", crm_settings.DATASET_NAME) as record:
+            outcome = load_contacts(
+                pipeline, target, base_url=base_url, api_token=token, **source_options
+            )
+            record.capture(pipeline)
+            _record_crm_outcome(record)
         _publish_if_spark(target, crm_settings.DATASET_NAME)
     rows = _rows_per_table(pipeline)
     return {
@@ -160,6 +183,17 @@ def _load_crm_from(
         **outcome,  # cursor before and after; reconciliation counts when one ran
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def _record_crm_outcome(record: LoadRecord) -> None:
+    """Contacts quarantined by this run, counted against the contacts table.
+
+    The CRM's full reconciliation is the load itself (everything listed, so new and edited
+    contacts count as "missing" and "changed" too): it is no measure of drift, and is not
+    recorded as one.
+    """
+    quarantine = record.tables.get(crm_settings.QUARANTINE_TABLE)
+    record.quarantined(crm_settings.RESOURCE_NAME, quarantine.rows_loaded if quarantine else 0)
 
 
 def load_crm(

@@ -13,7 +13,6 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
-from dlt.common.runtime.collector import NULL_COLLECTOR
 from dlt.common.schema.exceptions import DataValidationError
 from dlt.common.schema.typing import TDeleteInsertStrategyDict, TSchemaContractDict
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -24,6 +23,7 @@ from ingestion.destinations import (
     duckdb_path,
     spark_landing_path,
 )
+from ingestion.progress import progress_collector
 from warehouse_settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ def make_pipeline(name: str, target: str, dataset_name: str) -> dlt.Pipeline:
         destination=destination(target),
         dataset_name=dataset_name,
         pipelines_dir=str(pipelines_dir()),
-        progress="log" if os.environ.get("LOADER_PROGRESS") else NULL_COLLECTOR,
+        progress=progress_collector(),
     )
 
 

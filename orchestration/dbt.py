@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from orchestration.pii_salt import write_salt
@@ -53,3 +54,16 @@ def run_dbt(args: list[str], target: str = "duckdb", *, check: bool = True) -> o
     if not outcome.success and check:
         raise DbtCommandError(f"`dbt {' '.join(args)}` failed on {target}: {outcome.exception}")
     return outcome.result
+
+
+def generate_docs(target: str = "duckdb") -> dict[str, object]:
+    """``dbt docs generate``, then the column lineage page beside the site (same target folder).
+
+    Returns the column lineage summary (see :mod:`orchestration.column_lineage`).
+    """
+    from orchestration.column_lineage import write_column_lineage
+
+    run_dbt(["docs", "generate"], target)
+    summary = write_column_lineage()
+    logging.getLogger("warehouse").info("column lineage: %s", summary)
+    return summary

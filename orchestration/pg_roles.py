@@ -8,7 +8,8 @@ Three login roles, one per kind of job, created (idempotently) by an administrat
 ``warehouse_transformer``
     runs dbt: reads every schema the loader makes (default privileges, so tables the loader
     creates later are covered), creates and owns the dbt schemas (staging, snapshots,
-    intermediate, vault, marts) and ``restricted`` (the masking salt).
+    intermediate, vault, marts) and ``restricted`` (the masking salt), and ``ops`` (the run
+    history), where the loader may create and fill its load-history tables too.
 ``warehouse_reporting``
     reads ``marts`` only: the tables dbt (re)builds there are granted to it by default
     privileges of the transformer, so a rebuilt table is readable at once; no other schema is.
@@ -33,6 +34,9 @@ REPORTING_SCHEMAS = ("marts",)
 """The schemas the reporting role reads."""
 
 RESTRICTED_SCHEMA = "restricted"
+
+OPS_SCHEMA = "ops"
+"""The run history: dbt's hook (the transformer) and the loaders both write there."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,13 @@ def role_statements(roles: Roles, database: str) -> list[str]:
         # the salt: the transformer's, nobody else's
         f"create schema if not exists {RESTRICTED_SCHEMA} authorization {transformer}",
         f"revoke all on schema {RESTRICTED_SCHEMA} from public",
+        # the run history: dbt's tables are the transformer's, the load history the loader's;
+        # each may write the other's tables (whichever job creates a table first owns it)
+        f"create schema if not exists {OPS_SCHEMA} authorization {transformer}",
+        f"grant usage, create on schema {OPS_SCHEMA} to {loader}",
+        f"alter default privileges for role {transformer} in schema {OPS_SCHEMA} "
+        f"grant select, insert on tables to {loader}",
+        f"grant select, insert on all tables in schema {OPS_SCHEMA} to {loader}",
     ]
     for schema in REPORTING_SCHEMAS:
         statements += [

@@ -33,7 +33,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -146,6 +149,15 @@ _LOADERS: dict[str, Callable[[str], dict[str, Any]]] = {
 }
 
 
+def load_source(name: str, target: str) -> dict[str, Any]:
+    """Load one source (``erp``, ``crm`` or ``carrier``) into ``target``; return its summary.
+
+    The CRM is the configured one, else the demo CRM's API started around its load. Used by
+    the job below and by the Dagster assets (``scheduling``).
+    """
+    return _LOADERS[name](target)
+
+
 def _load_summary(result: dict[str, Any]) -> dict[str, Any]:
     rows = result.get("rows") or {}
     return {
@@ -205,12 +217,40 @@ def _run_freshness(target: str, sources: list[str], summary: RunSummary) -> int:
     return EXIT_STALE if stale else EXIT_OK
 
 
+KILL_AT_ENV = "WAREHOUSE_RUN_KILL_AT"
+"""Fault injection for the crash tests: ``<step>`` or ``<step>+<seconds>``, where a step is
+``load:erp``, ``load:crm``, ``load:carrier`` or ``dbt_build``. The run SIGKILLs itself when
+the step starts, or that many seconds into it (no kill if the step ends first). Unset in
+production; tests/python/test_operate.py uses it to show that a rerun heals a killed run."""
+
+
+@contextlib.contextmanager
+def _kill_point(step: str) -> Iterator[None]:
+    """Run the block; SIGKILL this process in it if :data:`KILL_AT_ENV` names ``step``."""
+    name, _, delay = os.environ.get(KILL_AT_ENV, "").partition("+")
+    if name != step:
+        yield
+        return
+    log.warning("%s=%s: killing this run in step %s", KILL_AT_ENV, os.environ[KILL_AT_ENV], step)
+    if not delay:
+        os.kill(os.getpid(), signal.SIGKILL)
+    timer = threading.Timer(float(delay), os.kill, (os.getpid(), signal.SIGKILL))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def _job(target: str, sources: list[str], select: list[str], summary: RunSummary) -> int:
     load_failed = False
     for name in sources:
         log.info("loading %s into %s", name, target)
         try:
-            summary.loads[name] = _load_summary(_LOADERS[name](target))
+            with _kill_point(f"load:{name}"):
+                result = load_source(name, target)
+            summary.loads[name] = _load_summary(result)
         except Exception as exc:  # any loader failure is reported, not raised
             log.exception("the %s load failed", name)
             summary.loads[name] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
@@ -219,7 +259,8 @@ def _job(target: str, sources: list[str], select: list[str], summary: RunSummary
         log.error("a load failed: dbt not run (rerun once the source is back)")
         return EXIT_LOAD_FAILED
     log.info("dbt build on %s", target)
-    build_code = _run_dbt_build(target, select, summary)
+    with _kill_point("dbt_build"):
+        build_code = _run_dbt_build(target, select, summary)
     log.info("dbt source freshness on %s", target)
     fresh_code = _run_freshness(target, sources, summary)
     codes = [c for c in (build_code, fresh_code) if c != EXIT_OK]

@@ -297,6 +297,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # xdist scheduler below sends all the tests of one world to one worker.
 MODULE_WORLDS = ("tests/python/test_vault.py",)
 
+# Modules whose tests all share one session-scoped fixture (the docs site's built target):
+# their tests go to one worker, so the fixture is built once.
+SHARED_FIXTURE_MODULES = ("tests/python/test_docs_site.py",)
+
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -318,6 +322,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             module, _, rest = nodeid.partition("::")
             if module in MODULE_WORLDS and rest.endswith("]"):
                 return f"{module}[{rest.rsplit('[', 1)[1]}"
+            if module in SHARED_FIXTURE_MODULES:
+                return module
             return nodeid
 
     return WorldScheduling(config, log)

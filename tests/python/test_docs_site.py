@@ -4,8 +4,11 @@ The project is the run's shared day-0 world on DuckDB (``worlds.py``), its docs 
 test serves them with ``dbt docs serve``, opens the lineage graph (``#!/overview?g_v=1``) in
 headless Chromium kept off the network, and reads from the page itself which nodes the graph
 holds and whether its node layer has been painted. A screenshot of the graph is kept at
-``target/artifacts/docs_lineage.png`` (CI uploads it). Chromium is part of the set-up (``make
-test`` installs the Debian package ``chromium``): a missing browser fails the test.
+``target/artifacts/docs_lineage.png`` (CI uploads it). The column lineage page written beside
+the site (``column_lineage.html``, orchestration/column_lineage.py) is checked the same way:
+the project's known chains are in its JSON, and the served page shows them. Chromium is part
+of the set-up (``make test`` installs the Debian package ``chromium``): a missing browser fails
+the test.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from typing import Any
 import pytest
 from conftest import copy_day0_world
 
-from orchestration.dbt import run_dbt
+from orchestration.column_lineage import HTML_NAME, JSON_NAME
+from orchestration.dbt import generate_docs
 from source_systems.erp.database import PROJECT_ROOT
 
 ARTIFACT = PROJECT_ROOT / "target" / "artifacts" / "docs_lineage.png"
@@ -117,7 +121,7 @@ def docs_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     with pytest.MonkeyPatch.context() as mp, contextlib.ExitStack() as servers:
         copy_day0_world(request, "duckdb", root / "world", mp, servers)
         mp.setenv("DBT_TARGET_PATH", str(root / "target"))
-        run_dbt(["docs", "generate"])
+        generate_docs()  # as `warehouse demo`: the site, then the column lineage page beside it
     return root / "target"
 
 
@@ -227,3 +231,85 @@ def test_lineage_graph_renders_in_headless_chromium(
     )
     assert ARTIFACT.exists() and ARTIFACT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert ARTIFACT.stat().st_size > 20_000  # a drawn graph, not an empty page
+
+
+def _edges_into(data: dict[str, Any], name: str, column: str) -> set[str]:
+    """``model.column`` labels of the direct upstream columns of ``name.column``."""
+    nodes = data["nodes"]
+    return {
+        f"{nodes[up]['name']}.{up_column}"
+        for up, up_column, down, down_column in data["edges"]
+        if nodes[down]["name"] == name and down_column == column
+    }
+
+
+def test_column_lineage_of_every_model(docs_target: Path) -> None:
+    manifest = json.loads((docs_target / "manifest.json").read_text(encoding="utf-8"))
+    catalog = json.loads((docs_target / "catalog.json").read_text(encoding="utf-8"))
+    data = json.loads((docs_target / JSON_NAME).read_text(encoding="utf-8"))
+
+    assert data["unresolved"] == [], data["unresolved"][:10]
+    built = [
+        uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] in {"model", "snapshot"}
+    ]
+    for uid in built:  # every column the catalog knows, of every model and snapshot
+        expected = {c.lower() for c in catalog["nodes"][uid]["columns"]}
+        assert set(data["nodes"][uid]["columns"]) == expected, uid
+    assert data["summary"]["models"] == len(built)
+    with_edges = {(e[2], e[3]) for e in data["edges"]}
+    constant = {tuple(c) for c in data["constant"]}
+    for uid in built:
+        for column in data["nodes"][uid]["columns"]:
+            assert (uid, column) in with_edges or (uid, column) in constant, (uid, column)
+
+    # The priced line's net amount, from the ERP's line item to the order fact.
+    assert _edges_into(data, "fct_orders", "net_amount") == {"fct_order_lines.net_amount"}
+    assert _edges_into(data, "fct_order_lines", "net_amount") == {
+        "int_order_lines_priced.net_amount"
+    }
+    assert _edges_into(data, "int_order_lines_priced", "net_amount") == {
+        "stg_erp__order_lines.extended_price",
+        "stg_erp__order_lines.discount_rate",
+    }
+    assert _edges_into(data, "stg_erp__order_lines", "extended_price") == {
+        "erp.lineitem.l_extendedprice"
+    }
+    # A union model: the customer hub's key from each of its three branches.
+    assert _edges_into(data, "hub_customer", "customer_id") == {
+        "stg_erp__customers.customer_id",
+        "stg_crm__contacts.customer_id",
+        "stg_erp__orders.customer_id",
+    }
+    # Masked personal data: the salt table is outside dbt, kept as an external relation.
+    assert _edges_into(data, "stg_erp__customers", "street_address_hash") == {
+        "erp.customer.c_address",
+        "restricted.pii_salt.salt",
+    }
+    # The overview page links the column lineage page.
+    overview = manifest["docs"]["doc.tpch_warehouse.__overview__"]["block_contents"]
+    assert f"({HTML_NAME})" in overview
+
+
+def test_column_lineage_page_renders_in_headless_chromium(docs_url: str, tmp_path: Path) -> None:
+    dom = _run_chromium(
+        [
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            f"{docs_url}/{HTML_NAME}#fct_orders.net_amount",
+        ],
+        tmp_path / "profile-lineage",
+    )
+    selected = re.search(r'<h2 id="selected" data-node="([^"]+)" data-column="([^"]+)"', dom)
+    assert selected, dom[-2000:]
+    assert selected.groups() == ("model.tpch_warehouse.fct_orders", "net_amount")
+    upstream = dom[dom.index('<section id="upstream">') : dom.index('<section id="downstream">')]
+    shown = set(re.findall(r'<li data-node="[^"]+\.([^".]+)" data-column="([^"]+)"', upstream))
+    assert {
+        ("fct_order_lines", "net_amount"),
+        ("int_order_lines_priced", "net_amount"),
+        ("stg_erp__order_lines", "extended_price"),
+        ("lineitem", "l_extendedprice"),
+    } <= shown, shown
+    assert "0 unresolved" in dom

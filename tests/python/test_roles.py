@@ -128,7 +128,13 @@ def test_the_job_lock_is_free_as_soon_as_a_job_ends(warehouse: Warehouse) -> Non
             with warehouse_lock("postgres"):
                 pass
             with watcher.cursor() as cur:
-                cur.execute("select count(*) from pg_locks where locktype = 'advisory' and granted")
+                # this test's database only: the cluster is shared with other tests' databases
+                cur.execute(
+                    "select count(*) from pg_locks where locktype = 'advisory' and granted"
+                    " and objid = %s and database = (select oid from pg_database"
+                    " where datname = current_database())",
+                    (ADVISORY_LOCK_KEY & 0xFFFFFFFF,),
+                )
                 assert cur.fetchone() == (0,)
     finally:
         watcher.close()
