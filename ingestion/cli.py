@@ -51,11 +51,17 @@ def _rows_per_table(pipeline: dlt.Pipeline) -> dict[str, int]:
 
 
 def _publish_if_spark(target: str, dataset: str) -> None:
-    """On the Spark target, copy what just landed to Spark (still inside the job lock)."""
+    """On the Spark target, copy what just landed to Spark (still inside the job lock).
+
+    The raw tables of ``dataset``, and the load history the loader recorded beside them in
+    the landing (``ops.dlt_loads``, ``ops.dlt_load_tables``) for the observability marts.
+    """
     if target == "spark":
+        from ingestion.history import OPS_SCHEMA
         from ingestion.spark_raw import publish_dataset
 
         publish_dataset(dataset)
+        publish_dataset(OPS_SCHEMA, tables=["dlt_loads", "dlt_load_tables"])
 
 
 def load_erp(

@@ -23,6 +23,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +49,18 @@ def _export_path(root: Path, table: str) -> Path:
     return root / f"table-{table}.parquet"
 
 
-def publish_dataset(dataset: str) -> dict[str, int]:
-    """Replace every table of ``dataset`` in Spark with the landed DuckDB table; rows per table."""
+def publish_dataset(dataset: str, tables: Sequence[str] | None = None) -> dict[str, int]:
+    """Replace the tables of ``dataset`` in Spark with the landed DuckDB tables; rows per table.
+
+    Every base table of the dataset, or only those named in ``tables`` that exist.
+    """
     started = time.perf_counter()
     export_root = landing_dir() / dataset / uuid.uuid4().hex
     export_root.mkdir(parents=True, exist_ok=True)
     published: dict[str, int] = {}
     try:
         with duckdb.connect(str(spark_landing_path()), read_only=True) as db:
-            tables = [
+            landed = [
                 row[0]
                 for row in db.execute(
                     "select table_name from information_schema.tables "
@@ -64,7 +68,8 @@ def publish_dataset(dataset: str) -> dict[str, int]:
                     [dataset],
                 ).fetchall()
             ]
-            for table in tables:
+            chosen = [name for name in landed if tables is None or name in tables]
+            for table in chosen:
                 path = _export_path(export_root, table)
                 db.execute(
                     f'copy (select * from "{dataset}"."{table}") to \'{path}\' (format parquet)'
@@ -75,7 +80,7 @@ def publish_dataset(dataset: str) -> dict[str, int]:
         try:
             cursor = conn.cursor()
             cursor.execute(f"create database if not exists {_quote(dataset)}")
-            for table in tables:
+            for table in chosen:
                 path = _export_path(export_root, table)
                 cursor.execute(
                     f"create or replace table {_quote(dataset)}.{_quote(table)} using iceberg "
