@@ -3,7 +3,7 @@
     (begin ... commit, returned for the hook to run) on DuckDB and
     PostgreSQL. Spark has no multi-statement transactions and its Thrift
     server runs one statement per call, so there each statement is run
-    here, in order, and the hook itself gets no SQL.
+    here (dbt's statement block), in order, and the hook itself gets no SQL.
 -#}
 {% macro ops_run_statements(statements) -%}
     {{ return(adapter.dispatch('ops_run_statements', 'tpch_warehouse')(
@@ -20,7 +20,9 @@
 {%- endmacro %}
 
 {% macro spark__ops_run_statements(statements) -%}
-    {%- for statement in statements -%}
-        {%- do run_query(statement) -%}
+    {%- for sql in statements -%}
+        {%- call statement('ops_statement', fetch_result=false) -%}
+            {{ sql }}
+        {%- endcall -%}
     {%- endfor -%}
 {%- endmacro %}

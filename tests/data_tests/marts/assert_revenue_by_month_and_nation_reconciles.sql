@@ -47,7 +47,7 @@ geography as (
 from_erp as (
 
     select
-        substr(cast(cast(orders.o_orderdate as date) as varchar), 1, 7)
+        substr(cast(cast(orders.o_orderdate as date) as {{ type_text() }}), 1, 7)
             as calendar_year_month,
         trim(nation.n_name) as nation_name,
         sum(
