@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     run_p.add_argument(
         "--target",
-        choices=["duckdb", "postgres"],
+        choices=["duckdb", "postgres", "spark"],
         default=os.environ.get("WAREHOUSE_TARGET", "duckdb"),
     )
     run_p.add_argument(

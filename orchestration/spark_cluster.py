@@ -132,7 +132,8 @@ def iceberg_jars(jar_dir: Path | None = None) -> list[Path]:
         )
         partial = jar_dir / "iceberg-shaded-jackson.jar.tmp"
         subprocess.run(
-            [java_binary(), "-jar", str(_jarjar()), "process", str(rules), str(merged), str(partial)],
+            [java_binary(), "-jar", str(_jarjar()), "process"]
+            + [str(rules), str(merged), str(partial)],
             check=True,
             capture_output=True,
         )
