@@ -131,9 +131,9 @@ def iceberg_jars(jar_dir: Path | None = None) -> list[Path]:
             "rule com.fasterxml.jackson.** org.apache.iceberg.shaded.com.fasterxml.jackson.@1\n"
         )
         partial = jar_dir / "iceberg-shaded-jackson.jar.tmp"
+        jarjar = [java_binary(), "-jar", str(_jarjar()), "process"]
         subprocess.run(
-            [java_binary(), "-jar", str(_jarjar()), "process"]
-            + [str(rules), str(merged), str(partial)],
+            [*jarjar, str(rules), str(merged), str(partial)],
             check=True,
             capture_output=True,
         )
