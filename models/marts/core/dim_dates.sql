@@ -16,7 +16,8 @@ calendar as (
         cast(extract(quarter from date_day) as integer) as calendar_quarter,
         cast(extract(month from date_day) as integer) as calendar_month,
         cast(extract(day from date_day) as integer) as day_of_month,
-        cast({{ iso_date_part("day_of_week", "date_day") }} as integer) as iso_day_of_week,
+        cast({{ iso_date_part("day_of_week", "date_day") }} as integer)
+            as iso_day_of_week,
         cast(extract(week from date_day) as integer) as iso_week_of_year,
         cast({{ iso_date_part("year", "date_day") }} as integer) as iso_year,
         cast(extract(doy from date_day) as integer) as day_of_year
@@ -64,7 +65,8 @@ final as (
         end as day_name,
         cast(calendar_year as {{ type_text() }})
         || '-'
-        || lpad(cast(calendar_month as {{ type_text() }}), 2, '0') as calendar_year_month,
+        || lpad(cast(calendar_month as {{ type_text() }}), 2, '0')
+            as calendar_year_month,
         iso_day_of_week in (6, 7) as is_weekend
     from calendar
 
