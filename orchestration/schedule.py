@@ -1,11 +1,11 @@
 """``warehouse schedule``: Dagster's UI, daemon and code server (``dagster dev``) on this machine.
 
 It writes the instance's ``dagster.yaml`` under ``DAGSTER_HOME`` (``data/dagster/`` by
-default: SQLite run, event and schedule storage there; one run at a time through the run
-queue), starts ``dagster dev -m scheduling.definitions`` on 127.0.0.1 in a process group of
-its own, prints the URL, and on Ctrl-C or SIGTERM stops the whole group (``dagster dev`` can
-leave its code server or daemon running when only it is stopped), SIGKILL after a grace
-period.
+default: SQLite run, event and schedule storage there, or PostgreSQL with ``DAGSTER_PG_URL``;
+one run at a time through the run queue), starts ``dagster dev -m scheduling.definitions``
+on 127.0.0.1 in a process group of its own, prints the URL, and on Ctrl-C or SIGTERM stops
+the whole group (``dagster dev`` can leave its code server or daemon running when only it is
+stopped), SIGKILL after a grace period.
 
 The code location itself is the package ``scheduling`` (above this layer: it is started by
 module name here, never imported).
@@ -36,7 +36,7 @@ STOP_GRACE_SECONDS = 15.0
 INSTANCE_YAML = """\
 # Written by `warehouse schedule` (orchestration/schedule.py); edits are kept (it is only
 # written when missing). Storage: SQLite files in this folder (the default of a local
-# DAGSTER_HOME). For PostgreSQL storage add a `storage: postgres:` block (dagster-postgres).
+# DAGSTER_HOME), or PostgreSQL if DAGSTER_PG_URL was set when it was written (below).
 run_queue:
   # One run at a time: DuckDB has one writer, and the loaders' warehouse lock would make a
   # second concurrent run fail as busy anyway.
@@ -50,6 +50,31 @@ nux:
 """
 
 
+PG_URL_ENV = "DAGSTER_PG_URL"
+"""A PostgreSQL URL (``postgresql+psycopg2://user:password@host:port/database``: name the
+driver, SQLAlchemy 2.1 takes plain ``postgresql://`` for psycopg 3, which the environment
+does not have; psycopg2 it has): if set when the
+instance's ``dagster.yaml`` is written, runs, events and schedules are stored there
+(dagster-postgres) instead of SQLite files. The URL is read from the variable at each start,
+so the password is never written to the file."""
+
+POSTGRES_STORAGE_YAML = f"""\
+storage:
+  # Runs, event logs and schedule ticks in PostgreSQL (dagster-postgres), read from
+  # ${PG_URL_ENV} at each start.
+  postgres:
+    postgres_url:
+      env: {PG_URL_ENV}
+"""
+
+
+def instance_yaml() -> str:
+    """The ``dagster.yaml`` to write: SQLite storage, or PostgreSQL if :data:`PG_URL_ENV` is set."""
+    if os.environ.get(PG_URL_ENV):
+        return INSTANCE_YAML + POSTGRES_STORAGE_YAML
+    return INSTANCE_YAML
+
+
 def dagster_home() -> Path:
     """``DAGSTER_HOME``, else ``data/dagster`` (relative paths from the project root)."""
     return project_path(os.environ.get("DAGSTER_HOME") or DATA_DIR / "dagster")
@@ -61,7 +86,7 @@ def prepare_instance(home: Path | None = None) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(INSTANCE_YAML)
+        config.write_text(instance_yaml())
     return home
 
 

@@ -105,7 +105,7 @@ def landed_files(folder: Path | None = None) -> list[str]:
 
 @sensor(
     job=carrier_arrival,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=settings.sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="A new file in the carrier's landing folder: load it and rebuild downstream.",
 )
@@ -154,6 +154,7 @@ demo_clock_schedule = ScheduleDefinition(
     run_status=RunStatus.SUCCESS,
     monitored_jobs=[demo_clock],
     request_job=warehouse_daily,
+    minimum_interval_seconds=settings.sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="After each demo-clock tick, the daily run on the new business day.",
 )
@@ -204,6 +205,7 @@ def failure_alert(context: RunFailureSensorContext) -> dict[str, object]:
 
 @run_failure_sensor(
     name="alert_on_run_failure",
+    minimum_interval_seconds=settings.sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="Writes each failed run to the alert sink (log file, or webhook if set).",
 )

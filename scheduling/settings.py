@@ -1,26 +1,28 @@
 """Scheduling settings, read from environment variables with documented defaults.
 
-==================================  =====================================  ====================
-variable                            meaning                                default
-==================================  =====================================  ====================
-``WAREHOUSE_TARGET``                warehouse the runs load and build      ``duckdb``
-``WAREHOUSE_SCHEDULE_CRON``         the daily run's cron expression        ``0 6 * * *``
-``WAREHOUSE_SCHEDULE_TIMEZONE``     the time zone of the cron expressions  ``UTC``
-``WAREHOUSE_DEMO_CLOCK_CRON``       the demo clock's cron (one business    ``*/5 * * * *``
-                                    day of the demo world per tick)
-``WAREHOUSE_DEMO_CLOCK``            ``on``: the demo clock starts running  off (start it in
-                                                                           the UI)
-``WAREHOUSE_RETRY_MAX``             retries of a load after a transient    ``3``
-                                    failure
-``WAREHOUSE_RETRY_DELAY_SECONDS``   first retry's delay (then doubled)     ``30``
-``WAREHOUSE_ALERT_LOG``             run-failure alerts, JSON lines         ``data/dagster/
-                                                                           alerts.log``
-``WAREHOUSE_ALERT_WEBHOOK_URL``     if set, alerts are POSTed there (JSON) unset
-                                    instead of written to the log
-``DAGSTER_HOME``                    Dagster's instance (runs, schedules)   ``data/dagster``
-``DBT_TARGET_PATH``                 dbt's target folder; Dagster's         ``target``
-                                    manifest and builds in ``dagster/``
-==================================  =====================================  ====================
+======================================  =====================================  ====================
+variable                                meaning                                default
+======================================  =====================================  ====================
+``WAREHOUSE_TARGET``                    warehouse the runs load and build      ``duckdb``
+``WAREHOUSE_SCHEDULE_CRON``             the daily run's cron expression        ``0 6 * * *``
+``WAREHOUSE_SCHEDULE_TIMEZONE``         the time zone of the cron expressions  ``UTC``
+``WAREHOUSE_DEMO_CLOCK_CRON``           the demo clock's cron (one business    ``*/5 * * * *``
+                                        day of the demo world per tick)
+``WAREHOUSE_DEMO_CLOCK``                ``on``: the demo clock starts running  off (start it in
+                                                                               the UI)
+``WAREHOUSE_SENSOR_INTERVAL_SECONDS``   how often the sensors are evaluated    ``30``
+                                        (carrier files, demo clock, alerts)
+``WAREHOUSE_RETRY_MAX``                 retries of a load after a transient    ``3``
+                                        failure
+``WAREHOUSE_RETRY_DELAY_SECONDS``       first retry's delay (then doubled)     ``30``
+``WAREHOUSE_ALERT_LOG``                 run-failure alerts, JSON lines         ``data/dagster/
+                                                                               alerts.log``
+``WAREHOUSE_ALERT_WEBHOOK_URL``         if set, alerts are POSTed there (JSON) unset
+                                        instead of written to the log
+``DAGSTER_HOME``                        Dagster's instance (runs, schedules)   ``data/dagster``
+``DBT_TARGET_PATH``                     dbt's target folder; Dagster's         ``target``
+                                        manifest and builds in ``dagster/``
+======================================  =====================================  ====================
 """
 
 import os
@@ -61,6 +63,11 @@ def demo_clock_cron() -> str:
 def demo_clock_on() -> bool:
     """Whether the demo clock starts running (else it is started by hand in the UI)."""
     return _env("WAREHOUSE_DEMO_CLOCK", "off").lower() in {"1", "on", "true", "yes"}
+
+
+def sensor_interval_seconds() -> int:
+    """Minimum seconds between two evaluations of a sensor (Dagster's default: 30)."""
+    return int(_env("WAREHOUSE_SENSOR_INTERVAL_SECONDS", "30"))
 
 
 def retry_max() -> int:

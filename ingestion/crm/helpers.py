@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common.data_types.type_helpers import coerce_value, py_type_to_sc_type
 from dlt.common.data_types.typing import TDataType
 from dlt.sources import DltResource
@@ -61,20 +63,50 @@ def retrying_session(
     return client.session
 
 
-def _bad_fields(record: dict[str, Any], types: dict[str, TDataType]) -> dict[str, str]:
-    """Fields of ``record`` whose value dlt could not store in the column's type."""
-    bad = {}
+_NATIVE: dict[str, tuple[type, ...]] = {
+    "bigint": (int,),
+    "text": (str,),
+    "bool": (bool,),
+    "double": (float, int),
+}
+"""Python types whose values a column of each dlt type takes as they are (``type(v) is t``:
+a JSON ``true`` is a ``bool``, never an ``int`` here)."""
+
+
+def _coerce_fields(
+    record: dict[str, Any], types: dict[str, TDataType]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """``record``'s known fields coerced to their column's type, and the fields that cannot be.
+
+    The coercion is dlt's own (what its normalizer would do with the value), so a row built
+    from the coerced values loads exactly as the record would have. A value already of the
+    column's Python type, or a time :func:`parse_time` reads, skips dlt's (slower) coercion.
+    """
+    coerced: dict[str, Any] = {}
+    bad: dict[str, str] = {}
     for name, data_type in types.items():
         value = record.get(name)
         if value is None:
             if name in (PRIMARY_KEY, CURSOR_COLUMN):
                 bad[name] = "missing"
             continue
+        if type(value) in _NATIVE.get(data_type, ()):
+            continue
+        if data_type == "timestamp":
+            try:
+                coerced[name] = parse_time(value)
+                continue
+            except ValueError as exc:
+                reason = f"{value!r} is not an ISO 8601 time ({exc})"
         try:
-            coerce_value(data_type, py_type_to_sc_type(type(value)), value)
+            coerced[name] = coerce_value(data_type, py_type_to_sc_type(type(value)), value)
         except Exception:
             bad[name] = f"{type(value).__name__} {value!r} is not {data_type}"
-    return bad
+            continue
+        if data_type == "timestamp":  # dlt reads it, but it is not an ISO 8601 time
+            del coerced[name]
+            bad[name] = reason
+    return coerced, bad
 
 
 QUARANTINE_COLUMNS: dict[str, Any] = {
@@ -115,6 +147,11 @@ def parse_time(value: object) -> datetime:
     Raises :class:`ValueError` for anything else, including times that leave the years
     0001-9999 once moved to UTC (``9999-12-31T23:59:59-01:00``).
     """
+    if type(value) is str and value.endswith("Z"):
+        with contextlib.suppress(ValueError):
+            naive = datetime.fromisoformat(value[:-1])  # the API's own form: naive UTC + "Z"
+            if naive.tzinfo is None:
+                return naive
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
@@ -177,6 +214,41 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
 
 
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "bigint": pa.int64(),
+    "text": pa.string(),
+    "bool": pa.bool_(),
+    "double": pa.float64(),
+    "timestamp": pa.timestamp("us"),
+    "date": pa.date32(),
+}
+"""Arrow type of each dlt data type a contact's column can have (anything else is inferred)."""
+
+
+def rows_as_arrow(rows: list[dict[str, Any]], types: dict[str, TDataType]) -> pa.Table:
+    """Checked rows as one Arrow table: known columns in their declared types, new ones inferred.
+
+    The rows passed :class:`RecordChecker`, so every known value fits its type (times are
+    naive UTC ``datetime``). A column no row has a value for keeps its declared type instead
+    of Arrow's null type; a new field (schema evolution) gets the type Arrow infers. Columns
+    declared not null are not-null fields, so the Arrow schema agrees with dlt's hints.
+    """
+    names: list[str] = []
+    for row in rows:
+        for name in row:
+            if name not in names:
+                names.append(name)
+    fields: list[pa.Field] = []
+    arrays: list[pa.Array] = []
+    for name in names:
+        arrow_type = _ARROW_TYPES.get(types.get(name, ""))
+        array = pa.array([row.get(name) for row in rows], type=arrow_type)
+        nullable = COLUMNS.get(name, {}).get("nullable", True) or array.null_count > 0
+        fields.append(pa.field(name, array.type, nullable=nullable))
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
 class RecordChecker:
     """Splits the API's records into rows to load and quarantine rows, with the reasons.
 
@@ -197,22 +269,16 @@ class RecordChecker:
         for name, data_type in known.items():
             if not name.startswith("_dlt"):
                 self.types.setdefault(name, data_type)
+        self._checked = {k: v for k, v in self.types.items() if k != CURSOR_COLUMN}
 
     def check(self, record: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
         """``(row, {})`` for a good record, ``(None, reasons)`` for a bad one."""
-        types = {k: v for k, v in self.types.items() if k != CURSOR_COLUMN}
-        bad = _bad_fields(record, types)
-        row = dict(record)
+        coerced, bad = _coerce_fields(record, self._checked)
+        row = {**record, **coerced}
         try:
             row[CURSOR_COLUMN] = validate_stamp(record.get(CURSOR_COLUMN), self.now)
         except BadStampError as exc:
             bad[CURSOR_COLUMN] = str(exc)
-        for name, data_type in types.items():
-            if data_type == "timestamp" and name not in bad and row.get(name) is not None:
-                try:
-                    row[name] = parse_time(row[name])
-                except ValueError as exc:
-                    bad[name] = f"{row[name]!r} is not an ISO 8601 time ({exc})"
         return (None, bad) if bad else (row, {})
 
     @staticmethod

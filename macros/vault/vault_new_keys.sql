@@ -5,8 +5,14 @@
     inserted once, with the earliest load_at it was seen at (ties broken by
     record_source); the first build also adds the ghost record, whose
     `ghost_hash_columns` are ghost keys and other columns null.
+    Incremental runs read (and hash) only the rows loaded since the
+    target's watermark (vault_load_watermark), each source CTE filtered
+    before the union so the database can filter before hashing.
 -#}
 {% macro vault_new_keys(source_ctes, hash_key, columns, ghost_hash_columns) -%}
+{%- set since_watermark = vault_load_watermark(
+    hash_key ~ ' <> ' ~ vault_hash([], 'ghost')
+) -%}
 new_key_sources as (
     {%- for cte in source_ctes %}
 
@@ -18,6 +24,7 @@ new_key_sources as (
         load_at,
         record_source
     from {{ cte }}
+    where {{ since_watermark }}
     {%- if not loop.last %}
 
     union all
@@ -40,7 +47,6 @@ new_key_ranked as (
             order by load_at, record_source
         ) as first_seen_rank
     from new_key_sources
-    where {{ hash_key }} <> {{ vault_hash([], 'ghost') }}
 
 ),
 

@@ -10,6 +10,10 @@
     it (the raw row is gone, and with it the load that removed it), and
     its record_source is the parent's latest one. The first build adds the
     ghost record.
+    Unlike the other entry macros it reads every staged key on every run,
+    not only the rows loaded since its watermark: a deletion is the absence
+    of a key, visible only against the full key set. That costs one key
+    hash per staged row (no payload is hashed) and a scan of the table.
 -#}
 {% macro vault_record_tracking_sat(source_cte, parent_hash_key) -%}
 tracking_source as (

@@ -7,6 +7,9 @@
     Insert-only: a run appends a row only where the hashdiff differs from
     the parent key's latest row (or the key has none), so reloading
     unchanged data adds nothing. The first build adds the ghost record.
+    Incremental runs read (and hash) only the rows loaded since the
+    target's watermark (vault_load_watermark) and compare them with the
+    latest rows of those keys only, so the cost follows the change.
 -#}
 {% macro vault_sat(source_cte, parent_hash_key, hashdiff, payload) -%}
 sat_source as (
@@ -24,21 +27,34 @@ sat_source as (
             order by load_at desc
         ) as newest_rank
     from {{ source_cte }}
-    where {{ parent_hash_key }} <> {{ vault_hash([], 'ghost') }}
+    where {{ vault_load_watermark(
+        parent_hash_key ~ ' <> ' ~ vault_hash([], 'ghost')
+    ) }}
 
 ),
 {%- if is_incremental() %}
 
+sat_slice_keys as (
+
+    select distinct {{ parent_hash_key }}
+    from sat_source
+
+),
+
 sat_existing as (
 
     select
-        {{ parent_hash_key }},
-        {{ hashdiff }},
+        existing.{{ parent_hash_key }},
+        existing.{{ hashdiff }},
         row_number() over (
-            partition by {{ parent_hash_key }}
-            order by load_at desc
+            partition by existing.{{ parent_hash_key }}
+            order by existing.load_at desc
         ) as newest_rank
-    from {{ this }}
+    from {{ this }} as existing
+    inner join sat_slice_keys
+        on
+            existing.{{ parent_hash_key }}
+            = sat_slice_keys.{{ parent_hash_key }}
 
 ),
 

@@ -294,3 +294,40 @@ def test_a_contract_violation_is_aborted_and_the_cursor_moves_back(
     rows[1] = {"id": 2, "score": 7, "at": 2}
     run(pipeline, items(), warehouse.target)
     assert sorted(warehouse.query("select id, score from raw_contract.items")) == [(1, 5), (2, 7)]
+
+
+def test_checked_rows_become_arrow_in_the_declared_types() -> None:
+    """A page's checked rows as Arrow: declared types even for an all-null column, dlt's values.
+
+    A column left to Arrow's inference would be ``null`` when no row of the page has a value
+    (and ``int64`` for a bigint sent as text); declared not-null columns are not-null fields.
+    """
+    import pyarrow as pa
+
+    from ingestion.crm.helpers import RecordChecker, rows_as_arrow
+
+    now = dt.datetime(2026, 1, 1)
+    checker = RecordChecker({"shoe_size": "double"}, now)
+    records = [
+        {
+            "contact_id": "7",  # text that dlt coerces to bigint
+            "customer_id": None,
+            "lifecycle_stage": "lead",
+            "marketing_consent": True,
+            "created_at": "2025-12-31T10:00:00+02:00",
+            "converted_at": None,
+            "updated_at": "2025-12-31T10:00:00Z",
+            "shoe_size": 42,
+        }
+    ]
+    rows = [row for row, _ in map(checker.check, records) if row is not None]
+    table = rows_as_arrow(rows, checker.types)
+    schema = table.schema
+    assert schema.field("contact_id").type == pa.int64()
+    assert not schema.field("contact_id").nullable
+    assert schema.field("customer_id").type == pa.int64()  # all null, still bigint
+    assert schema.field("converted_at").type == pa.timestamp("us")
+    assert schema.field("shoe_size").type == pa.float64()
+    assert table.column("contact_id").to_pylist() == [7]
+    assert table.column("created_at").to_pylist() == [dt.datetime(2025, 12, 31, 8, 0)]
+    assert table.column("updated_at").to_pylist() == [dt.datetime(2025, 12, 31, 10, 0)]

@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -23,9 +24,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from worlds import copy_world, day0_world, environment, world_environment
+from worlds import copy_world, day0_world, day1_run, environment
 
-from source_systems.world import advance_world, connect
 from warehouse_settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.xdist_group("dagster")
@@ -52,16 +52,12 @@ def instance() -> Iterator[Any]:
 
 
 def _moved_world(request: pytest.FixtureRequest, dest: Path) -> dict[str, str]:
-    """A copy of the day-0 DuckDB world in ``dest``, moved on one business day: its variables."""
-    world = day0_world(request.getfixturevalue("worlds_root"), "duckdb")
-    values = copy_world(world, dest)
-    with environment(values), connect(values["ERP_URL"]) as db:
-        advance_world(db, 1)
-    return values
+    """A copy of the shared day-0 DuckDB world moved on one business day: its variables."""
+    return day1_run(request.getfixturevalue("worlds_root")).copy_moved(dest)
 
 
-def _mart_counts(path: str) -> dict[str, int]:
-    with duckdb.connect(path) as con:  # as dbt in-process (one configuration per file)
+def _mart_counts(path: str | Path) -> dict[str, int]:
+    with duckdb.connect(str(path)) as con:  # as dbt in-process (one configuration per file)
         tables = con.execute(
             "select table_name from information_schema.tables "
             "where table_schema = 'marts' and table_type = 'BASE TABLE' order by 1"
@@ -80,15 +76,12 @@ def test_daily_job_builds_the_same_warehouse_as_warehouse_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Materializing every asset (the daily job) on a world moved one day ends with the same
-    marts as ``warehouse run`` on a copy of that world; loads, models and checks all report."""
+    marts as ``warehouse run`` on a copy of that world (the run's shared one, worlds.py);
+    loads, models and checks all report."""
     from dagster import AssetKey
 
-    from orchestration.run import EXIT_OK, run
-
-    a = _moved_world(request, tmp_path / "a")
-    b_folder = tmp_path / "b"
-    shutil.copytree(tmp_path / "a", b_folder)
-    b = world_environment(b_folder)
+    day1 = day1_run(request.getfixturevalue("worlds_root"))
+    a = day1.copy_moved(tmp_path / "a")
 
     with environment(a):
         job = dagster_defs.defs.resolve_job_def("warehouse_daily")
@@ -118,16 +111,11 @@ def test_daily_job_builds_the_same_warehouse_as_warehouse_run(
     freshness = [c for c in checks if c.check_name == "dbt_source_freshness"]
     assert len(freshness) >= 12 and all(c.passed for c in freshness)
 
-    with environment(b):
-        capsys.readouterr()
-        started = time.perf_counter()
-        assert run("duckdb") == EXIT_OK
-        run_seconds = time.perf_counter() - started
     with capsys.disabled():
-        print(f"\nDagster daily job {dagster_seconds:.1f} s, warehouse run {run_seconds:.1f} s")
+        print(f"\nDagster daily job {dagster_seconds:.1f} s")
     dagster_marts = _mart_counts(a["WAREHOUSE_DUCKDB_PATH"])
     assert dagster_marts and all(dagster_marts.values())
-    assert dagster_marts == _mart_counts(b["WAREHOUSE_DUCKDB_PATH"])
+    assert dagster_marts == _mart_counts(day1.copy_reference(tmp_path / "reference"))
 
 
 def test_daily_schedule_from_settings(
@@ -295,6 +283,49 @@ def test_contract_violation_is_not_retried(
     assert not [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
 
 
+def test_instance_storage_on_postgresql(
+    dagster_defs: ModuleType, pg: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``DAGSTER_PG_URL`` set, ``warehouse schedule``'s instance keeps its runs and events
+    in PostgreSQL (dagster-postgres), not in SQLite files: a run is read back from the server."""
+    import psycopg2
+    from dagster import DagsterInstance, materialize
+
+    from ingestion.runner import SchemaContractViolationError
+    from orchestration import run as run_module
+    from orchestration.schedule import PG_URL_ENV, prepare_instance
+
+    database = f"dagster_{uuid.uuid4().hex[:10]}"
+    pg.create_database(database)
+    monkeypatch.setenv(PG_URL_ENV, pg.url(database))  # postgresql+psycopg2://...
+    home = prepare_instance(tmp_path / "dagster")
+    assert "postgres_url" in (home / "dagster.yaml").read_text()
+    assert pg.password not in (home / "dagster.yaml").read_text()
+
+    def broken(target: str) -> dict[str, Any]:
+        raise SchemaContractViolationError("raw_erp.orders: a column changed type")
+
+    monkeypatch.setitem(run_module._LOADERS, "erp", broken)
+    with DagsterInstance.from_config(str(home)) as instance:
+        result = materialize(
+            [dagster_defs.LOAD_ASSETS["erp"]], instance=instance, raise_on_error=False
+        )
+        assert not result.success
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+    assert not list(home.glob("**/*.db"))  # no SQLite storage beside the yaml
+    conn = psycopg2.connect(
+        host=pg.host, port=pg.port, user=pg.user, password=pg.password, dbname=database
+    )
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select status from runs where run_id = %s", (result.run_id,))
+            assert cur.fetchall() == [("FAILURE",)]
+            cur.execute("select count(*) from event_logs where run_id = %s", (result.run_id,))
+            assert cur.fetchone()[0] > 0
+    finally:
+        conn.close()
+
+
 SCREENSHOT = PROJECT_ROOT / "target" / "artifacts" / "dagster_lineage.png"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -345,7 +376,7 @@ def _wait(what: str, seconds: float, probe: Callable[[], Any]) -> Any:
         value = probe()
         if value:
             return value
-        time.sleep(2)
+        time.sleep(0.5)
     pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
@@ -376,10 +407,13 @@ def test_daemon_ticks_a_schedule_and_the_ui_shows_the_lineage(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``dagster dev`` (as ``warehouse schedule`` starts it) on a temporary instance: the demo
-    clock schedule ticks (every minute here), its run succeeds, the sensor then requests the
-    daily run; the UI's global asset lineage shows the source systems, raw tables and marts
-    (screenshot in target/artifacts/). Every process started is gone afterwards."""
+    """``dagster dev`` (as ``warehouse schedule`` starts it) on a temporary instance: the UI's
+    global asset lineage shows the source systems, raw tables and marts (screenshot in
+    target/artifacts/); the demo clock schedule ticks (every minute here), its run succeeds,
+    the sensor then requests the daily run. Every process started is gone afterwards.
+
+    The lineage page is read while the schedule waits for its minute: the tick comes on the
+    minute whatever the test does meanwhile."""
     from orchestration.schedule import _group_alive, dagster_dev
 
     world = day0_world(request.getfixturevalue("worlds_root"), "duckdb")
@@ -391,11 +425,35 @@ def test_daemon_ticks_a_schedule_and_the_ui_shows_the_lineage(
         monkeypatch.setenv("WAREHOUSE_DEMO_CLOCK", "on")
         monkeypatch.setenv("WAREHOUSE_DEMO_CLOCK_CRON", "* * * * *")
         monkeypatch.setenv("WAREHOUSE_SCHEDULE_CRON", "0 0 1 1 *")  # not during the test
+        monkeypatch.setenv("WAREHOUSE_SENSOR_INTERVAL_SECONDS", "5")
         monkeypatch.setenv("WAREHOUSE_ALERT_LOG", str(tmp_path / "alerts.log"))
         started = time.monotonic()
         with dagster_dev(port=port, home=home) as proc:
             _wait("the UI", 170, lambda: proc.poll() is None and _ui_up(base))
             ui_seconds = time.monotonic() - started
+
+            # one browser run: the page's DOM (the labels) and its screenshot
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            SCREENSHOT.unlink(missing_ok=True)
+            dom = _chromium(
+                [
+                    "--window-size=1600,1000",
+                    "--virtual-time-budget=30000",
+                    "--hide-scrollbars",
+                    f"--screenshot={SCREENSHOT}",
+                    "--dump-dom",
+                    f"{base}/asset-groups",
+                ],
+                tmp_path / "profile",
+            )
+            SCREENSHOT.with_suffix(".html").write_text(dom)
+            # the global lineage draws one box per group: the source systems, the raw tables
+            # of each source, the dbt layers down to the marts
+            groups = ("source_systems", "raw_erp", "raw_crm", "raw_carrier", "dbt_staging")
+            for label in (*groups, "dbt_marts"):
+                assert label in dom, f"{label} is not on the lineage page"
+            assert SCREENSHOT.exists() and SCREENSHOT.stat().st_size > 20_000
+
             clock = _wait(
                 "a successful demo-clock run",
                 200,
@@ -422,32 +480,8 @@ def test_daemon_ticks_a_schedule_and_the_ui_shows_the_lineage(
             assert list(Path(values["CARRIER_LANDING_DIR"]).glob("shipments_*.jsonl"))
             _wait(
                 "the daily run requested after the tick",
-                120,
+                90,
                 lambda: any(r["jobName"] == "warehouse_daily" for r in _runs(base)),
             )
-
-            dom = _chromium(
-                ["--virtual-time-budget=30000", "--dump-dom", f"{base}/asset-groups"],
-                tmp_path / "profile-dom",
-            )
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            SCREENSHOT.with_suffix(".html").write_text(dom)
-            # the global lineage draws one box per group: the source systems, the raw tables
-            # of each source, the dbt layers down to the marts
-            groups = ("source_systems", "raw_erp", "raw_crm", "raw_carrier", "dbt_staging")
-            for label in (*groups, "dbt_marts"):
-                assert label in dom, f"{label} is not on the lineage page"
-            SCREENSHOT.unlink(missing_ok=True)
-            _chromium(
-                [
-                    "--window-size=1600,1000",
-                    "--virtual-time-budget=30000",
-                    "--hide-scrollbars",
-                    f"--screenshot={SCREENSHOT}",
-                    f"{base}/asset-groups",
-                ],
-                tmp_path / "profile-shot",
-            )
             group = proc.pid
-        assert SCREENSHOT.exists() and SCREENSHOT.stat().st_size > 20_000
         assert not _group_alive(group), "a process dagster dev started is still running"

@@ -6,9 +6,10 @@ headless Chromium kept off the network, and reads from the page itself which nod
 holds and whether its node layer has been painted. A screenshot of the graph is kept at
 ``target/artifacts/docs_lineage.png`` (CI uploads it). The column lineage page written beside
 the site (``column_lineage.html``, orchestration/column_lineage.py) is checked the same way:
-the project's known chains are in its JSON, and the served page shows them. Chromium is part
-of the set-up (``make test`` installs the Debian package ``chromium``): a missing browser fails
-the test.
+the project's known chains are in its JSON, and the served page shows them; the column lineage
+is checked from a PostgreSQL build of the same world too (its own manifest and catalog).
+Chromium is part of the set-up (``make test`` installs the Debian package ``chromium``): a
+missing browser fails the test.
 """
 
 from __future__ import annotations
@@ -111,18 +112,41 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _docs_built_on(
+    target: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """dbt's target folder of a copy of the run's day-0 world on ``target``, docs generated.
+
+    As ``warehouse demo``: ``dbt docs generate`` (manifest and catalog), then the column
+    lineage page and its JSON beside the site.
+    """
+    root = tmp_path_factory.mktemp(f"docs-site-{target}")
+    with pytest.MonkeyPatch.context() as mp, contextlib.ExitStack() as servers:
+        copy_day0_world(request, target, root / "world", mp, servers)
+        mp.setenv("DBT_TARGET_PATH", str(root / "target"))
+        generate_docs(target)
+    return root / "target"
+
+
 @pytest.fixture(scope="session")
 def docs_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """dbt's target folder of a small built project with its docs generated.
 
     The project is the run's shared day-0 world on DuckDB (a copy; see worlds.py).
     """
-    root = tmp_path_factory.mktemp("docs-site")
-    with pytest.MonkeyPatch.context() as mp, contextlib.ExitStack() as servers:
-        copy_day0_world(request, "duckdb", root / "world", mp, servers)
-        mp.setenv("DBT_TARGET_PATH", str(root / "target"))
-        generate_docs()  # as `warehouse demo`: the site, then the column lineage page beside it
-    return root / "target"
+    return _docs_built_on("duckdb", request, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def pg_docs_target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """As ``docs_target``, on the run's shared day-0 world on PostgreSQL (a database copy).
+
+    PostgreSQL's manifest compiles 33 models to other SQL than DuckDB's (vault hash keys, the
+    CRM's JSON, masking): the column lineage is parsed in sqlglot's ``postgres`` dialect.
+    """
+    return _docs_built_on("postgres", request, tmp_path_factory)
 
 
 @pytest.fixture
@@ -243,7 +267,12 @@ def _edges_into(data: dict[str, Any], name: str, column: str) -> set[str]:
     }
 
 
-def test_column_lineage_of_every_model(docs_target: Path) -> None:
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_column_lineage_of_every_model(target: str, request: pytest.FixtureRequest) -> None:
+    """Every column of every model resolved, and the known chains, from each adapter's build."""
+    docs_target: Path = request.getfixturevalue(
+        "docs_target" if target == "duckdb" else "pg_docs_target"
+    )
     manifest = json.loads((docs_target / "manifest.json").read_text(encoding="utf-8"))
     catalog = json.loads((docs_target / "catalog.json").read_text(encoding="utf-8"))
     data = json.loads((docs_target / JSON_NAME).read_text(encoding="utf-8"))

@@ -233,3 +233,60 @@ def copy_world(world: Day0World, dest: Path, database: str | None = None) -> dic
         copy_database(world.pg, world.template, database)
         values |= pg_environment(world.pg, database)
     return values
+
+
+@dataclass(frozen=True)
+class Day1Run:
+    """The DuckDB day-0 world moved on one business day, before and after ``warehouse run``.
+
+    ``moved``: the world's folder just moved on (ERP and CRM changes, one carrier file landed),
+    nothing loaded yet; copy it (:func:`copy_moved`) to run a job of your own on it.
+    ``ran``: a copy of ``moved`` after one uninterrupted ``warehouse run --target duckdb``
+    (every source, the whole project); compare with a copy of its warehouse
+    (:meth:`copy_reference`).
+    """
+
+    moved: Path
+    ran: Path
+
+    def copy_reference(self, dest: Path) -> Path:
+        """Copy the warehouse after the uninterrupted run into folder ``dest``; its path.
+
+        A copy, not the shared file: a DuckDB file is opened with one configuration per
+        process, and dbt-duckdb may still hold the shared one in the process that built it.
+        """
+        dest.mkdir(parents=True, exist_ok=True)
+        for path in self.ran.glob(f"{DUCKDB_FILE}*"):  # the file and its WAL, if any
+            shutil.copyfile(path, dest / path.name)
+        return dest / DUCKDB_FILE
+
+    def copy_moved(self, dest: Path) -> dict[str, str]:
+        """Copy the moved world into ``dest``; return its variables (as :func:`copy_world`)."""
+        shutil.copytree(self.moved, dest)
+        return world_environment(dest)
+
+
+def day1_run(root: Path) -> Day1Run:
+    """The day-0 DuckDB world moved on one business day, and one ``warehouse run`` of it.
+
+    Built once per run: the Dagster test (the daily job gives the same warehouse) and the
+    crash test (killed runs heal to the same warehouse) compare with the same uninterrupted
+    run instead of each running its own (about a minute each on two shared cores).
+    """
+    from orchestration.run import EXIT_OK, run
+    from source_systems.world import advance_world, connect
+
+    def _build(folder: Path) -> None:
+        moved, ran = folder / "moved", folder / "ran"
+        values = copy_world(day0_world(root, "duckdb"), moved)
+        with environment(values), connect(values["ERP_URL"]) as db:
+            advance_world(db, 1)
+        shutil.copytree(moved, ran)
+        ran_values = world_environment(ran)
+        with crm_api(ran / CRM_FILE) as api, environment(ran_values | api):
+            code = run("duckdb")
+        if code != EXIT_OK:
+            raise RuntimeError(f"warehouse run on the moved world ended with exit code {code}")
+
+    folder = built_once(root, "day1-duckdb-run", _build)
+    return Day1Run(folder / "moved", folder / "ran")

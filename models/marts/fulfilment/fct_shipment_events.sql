@@ -34,8 +34,9 @@ batch as (
         loaded_at
     from shipment_events
     {% if is_incremental() %}
-        -- Events loaded since the last run: new, late and re-delivered ones.
-        where loaded_at > (
+        -- Events loaded since the last run: new, late and re-delivered ones
+        -- (>=: rows of a resumed load package keep the newest load id).
+        where loaded_at >= (
             select coalesce(max(loaded_at), {{ scd2_low_date() }})
             from {{ this }}
         )

@@ -42,8 +42,9 @@ offer_snapshots as (
 
 ),
 
--- When the fact was last loaded: rows loaded since are (re)built. On a full
--- build that is the start of history, so every line is.
+-- When the fact was last loaded: rows loaded since are (re)built, those of
+-- that newest load too (>=: a resumed load package keeps its load id, so
+-- its late rows carry it). On a full build that is the start of history.
 last_run as (
 
     {% if is_incremental() %}
@@ -63,7 +64,7 @@ late_customer_versions as (
         customers.customer_id,
         min(customers.valid_from) as valid_from
     from customers
-    inner join last_run on customers.loaded_at > last_run.loaded_at
+    inner join last_run on customers.loaded_at >= last_run.loaded_at
     group by customers.customer_id
 
 ),
@@ -74,7 +75,7 @@ late_part_versions as (
         parts.part_id,
         min(parts.valid_from) as valid_from
     from parts
-    inner join last_run on parts.loaded_at > last_run.loaded_at
+    inner join last_run on parts.loaded_at >= last_run.loaded_at
     group by parts.part_id
 
 ),
@@ -85,7 +86,7 @@ late_supplier_versions as (
         suppliers.supplier_id,
         min(suppliers.valid_from) as valid_from
     from suppliers
-    inner join last_run on suppliers.loaded_at > last_run.loaded_at
+    inner join last_run on suppliers.loaded_at >= last_run.loaded_at
     group by suppliers.supplier_id
 
 ),
@@ -97,7 +98,7 @@ late_offer_versions as (
         offer_snapshots.supplier_id,
         min(offer_snapshots.dbt_valid_from) as valid_from
     from offer_snapshots
-    inner join last_run on offer_snapshots.loaded_at > last_run.loaded_at
+    inner join last_run on offer_snapshots.loaded_at >= last_run.loaded_at
     group by offer_snapshots.part_id, offer_snapshots.supplier_id
 
 ),
@@ -137,7 +138,7 @@ batch as (
     from order_lines
     cross join last_run
     where
-        order_lines.loaded_at > last_run.loaded_at
+        order_lines.loaded_at >= last_run.loaded_at
         or exists (
             select late.customer_id from late_customer_versions as late
             where
