@@ -10,17 +10,18 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: demo test setup chromium lint governance pytest benchmark diagrams clean schedule
+.PHONY: demo test setup chromium spark-deps spark-up spark-down lint governance pytest benchmark diagrams clean schedule
 
 ## demo: generate the ERP, load it with dlt into DuckDB, dbt build, dbt docs generate
 demo: setup
 	$(BIN)/warehouse demo
 
 ## test: every check: lint (pre-commit hooks), governance (dbt-score, dbt-bouncer) and
-## pytest (world, loaders, dbt build on DuckDB and a throwaway PostgreSQL, docs site).
+## pytest (world, loaders, dbt build on DuckDB, a throwaway PostgreSQL and a local Spark
+## standalone cluster, docs site).
 ## lint and governance are single-process and independent (their own dbt target folders),
 ## so they run side by side on the two cores, each one's output kept together.
-test: setup chromium
+test: setup chromium spark-deps
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint governance
 	$(MAKE) --no-print-directory pytest
 
@@ -28,9 +29,10 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-## setup: the locked environment (uv.lock) in .venv
+## setup: the locked environment (uv.lock) in .venv, with the Spark group (dbt-spark,
+## pyspark, the Iceberg runtime jar) that the Spark test and `make spark-up` use
 setup: $(UV)
-	$(UV) sync --frozen --quiet --python $(PYTHON)
+	$(UV) sync --frozen --quiet --python $(PYTHON) --group spark
 
 ## chromium: the Debian package the docs-site test drives headless; installed with apt-get
 ## when missing (as root, or with password-less sudo), else stop with the command to run
@@ -39,6 +41,23 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  elif sudo -n true 2>/dev/null; then sudo -n apt-get update -qq && sudo -n apt-get install -y -qq chromium; \
 	  else echo "error: chromium is missing; install it with: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+## spark-deps: Java and Debian's jarjar (it relocates Jackson for the Iceberg jar), for the
+## Spark cluster of `make spark-up` and the Spark test; installed with apt-get when missing
+spark-deps:
+	@{ command -v java >/dev/null 2>&1 && [ -e /usr/share/java/jarjar.jar ]; } || { \
+	  pkgs="default-jre-headless libjarjar-java"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$pkgs; \
+	  elif sudo -n true 2>/dev/null; then sudo -n apt-get update -qq && sudo -n apt-get install -y -qq $$pkgs; \
+	  else echo "error: Java or jarjar is missing; install them with: sudo apt-get install -y $$pkgs" >&2; exit 1; fi; }
+
+## spark-up / spark-down: the local Spark standalone cluster (master, 2 workers) and its
+## Thrift server for the `spark` dbt target (data/spark/); spark-down stops them by PID
+spark-up: setup spark-deps
+	$(BIN)/warehouse spark-up
+
+spark-down:
+	$(BIN)/warehouse spark-down
 
 ## lint: exactly the pre-commit hooks (.pre-commit-config.yaml, local hooks only, offline):
 ## file checks, ruff check + format, mypy, dbt parse, sqlfluff

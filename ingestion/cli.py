@@ -50,6 +50,20 @@ def _rows_per_table(pipeline: dlt.Pipeline) -> dict[str, int]:
     return {k: v for k, v in sorted(counts.items()) if not k.startswith("_dlt")}
 
 
+def _publish_if_spark(target: str, dataset: str) -> None:
+    """On the Spark target, copy what just landed to Spark (still inside the job lock).
+
+    The raw tables of ``dataset``, and the load history the loader recorded beside them in
+    the landing (``ops.dlt_loads``, ``ops.dlt_load_tables``) for the observability marts.
+    """
+    if target == "spark":
+        from ingestion.history import OPS_SCHEMA
+        from ingestion.spark_raw import publish_dataset
+
+        publish_dataset(dataset)
+        publish_dataset(OPS_SCHEMA, tables=["dlt_loads", "dlt_load_tables"])
+
+
 def load_erp(
     target: str = "duckdb",
     *,
@@ -90,6 +104,7 @@ def load_erp(
                     pipeline, target, source_url, tables=tables
                 ).as_dict()
                 _record_erp_reconciliation(record, reconciliation)
+        _publish_if_spark(target, DATASET_NAME)
     total = sum(rows.values())
     summary = {
         "pipeline": pipeline.pipeline_name,
@@ -140,6 +155,7 @@ def load_carrier(target: str = "duckdb", *, bucket_url: str | None = None) -> di
             run(pipeline, source, target)
             record.capture(pipeline)
             record.quarantined(EVENTS_TABLE, counts.lines_quarantined)
+        _publish_if_spark(target, CARRIER_DATASET)
     return {
         "pipeline": pipeline.pipeline_name,
         "dataset": CARRIER_DATASET,
@@ -162,6 +178,7 @@ def _load_crm_from(
             )
             record.capture(pipeline)
             _record_crm_outcome(record)
+        _publish_if_spark(target, crm_settings.DATASET_NAME)
     rows = _rows_per_table(pipeline)
     return {
         "pipeline": pipeline.pipeline_name,

@@ -4,6 +4,11 @@
   ``data/warehouse.duckdb``, relative to the project root).
 * ``postgres``: ``WAREHOUSE_PG_HOST``, ``WAREHOUSE_PG_PORT``, ``WAREHOUSE_PG_USER``,
   ``WAREHOUSE_PG_PASSWORD`` and ``WAREHOUSE_PG_DATABASE``.
+* ``spark``: dlt has no Spark destination. The loaders land in a DuckDB file
+  (``SPARK_LANDING_DUCKDB``, default ``data/spark/landing.duckdb``) with every guarantee they
+  have on DuckDB, then publish each raw table to the Spark warehouse as an Iceberg table
+  (:mod:`ingestion.spark_raw`), through the Thrift server at ``SPARK_THRIFT_HOST`` /
+  ``SPARK_THRIFT_PORT``.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from urllib.parse import quote
 
 from warehouse_settings import PROJECT_ROOT
 
-TARGETS = ("duckdb", "postgres")
+TARGETS = ("duckdb", "postgres", "spark")
 
 
 @dataclass(frozen=True)
@@ -72,12 +77,46 @@ def duckdb_path() -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def spark_landing_path() -> Path:
+    """Absolute path of the DuckDB file the loaders land in for the Spark target."""
+    path = Path(os.environ.get("SPARK_LANDING_DUCKDB", "data/spark/landing.duckdb"))
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """Where the Spark warehouse's Thrift server listens (the variables of ``profiles.yml``)."""
+
+    host: str
+    port: int
+    user: str
+
+    @classmethod
+    def from_env(cls) -> SparkSettings:
+        """Read ``SPARK_THRIFT_HOST``, ``SPARK_THRIFT_PORT`` and ``SPARK_THRIFT_USER``."""
+        return cls(
+            host=os.environ.get("SPARK_THRIFT_HOST", "127.0.0.1"),
+            port=int(os.environ.get("SPARK_THRIFT_PORT", "10000")),
+            user=os.environ.get("SPARK_THRIFT_USER", "warehouse"),
+        )
+
+    def connect(self) -> Any:
+        """A DB-API connection (PyHive) to the Thrift server."""
+        import logging
+
+        from pyhive import hive
+
+        # PyHive logs every statement it sends with its parameters quoted in: never the salt
+        logging.getLogger("pyhive").setLevel(logging.WARNING)
+        return hive.connect(host=self.host, port=self.port, username=self.user)
+
+
 def destination(target: str) -> Any:
-    """A dlt destination for ``target`` (``duckdb`` or ``postgres``)."""
+    """A dlt destination for ``target`` (``duckdb``, ``postgres``, or ``spark``'s landing)."""
     import dlt
 
-    if target == "duckdb":
-        path = duckdb_path()
+    if target in ("duckdb", "spark"):
+        path = duckdb_path() if target == "duckdb" else spark_landing_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         return dlt.destinations.duckdb(credentials=str(path))
     if target == "postgres":

@@ -17,7 +17,12 @@ from dlt.common.schema.exceptions import DataValidationError
 from dlt.common.schema.typing import TDeleteInsertStrategyDict, TSchemaContractDict
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion.destinations import PostgresSettings, destination, duckdb_path
+from ingestion.destinations import (
+    PostgresSettings,
+    destination,
+    duckdb_path,
+    spark_landing_path,
+)
 from ingestion.progress import progress_collector
 from warehouse_settings import PROJECT_ROOT
 
@@ -94,7 +99,10 @@ def warehouse_lock(target: str) -> Iterator[None]:
         with _postgres_advisory_lock():
             yield
         return
-    where = duckdb_path().parent if target == "duckdb" else pipelines_dir()
+    if target == "spark":
+        where = spark_landing_path().parent  # the landing file's folder: one Spark warehouse
+    else:
+        where = duckdb_path().parent if target == "duckdb" else pipelines_dir()
     where.mkdir(parents=True, exist_ok=True)
     lock_path = where / f".{target}.lock"
     with lock_path.open("w") as handle:
@@ -253,8 +261,9 @@ def run(pipeline: dlt.Pipeline, data: Any, target: str) -> LoadInfo:
     make every later run fail. It is aborted here (dlt also restores the pipeline state, so
     incremental cursors move back) and reported as :class:`SchemaContractViolationError`.
     """
-    warehouse_files = [duckdb_path(), duckdb_path().with_suffix(".duckdb.wal")]
-    keep_files_private(pipelines_dir(), *(warehouse_files if target == "duckdb" else []))
+    local = {"duckdb": duckdb_path(), "spark": spark_landing_path()}.get(target)
+    warehouse_files = [local, local.with_suffix(".duckdb.wal")] if local else []
+    keep_files_private(pipelines_dir(), *warehouse_files)
     try:
         if pipeline.has_pending_data:
             log.warning("%s: finishing a load package left by an interrupted run", pipeline)

@@ -4,11 +4,14 @@
     key plus 10). Not personal on its own: thousands of people share it, so
     it survives masking as a derived attribute. Computed in staging from the
     raw value, before the number is hashed. Null when the number is null or
-    has no digits before a `-`. Plain SQL valid on DuckDB and PostgreSQL.
+    has anything but digits before its first `-`. Plain SQL valid on
+    DuckDB, PostgreSQL and Spark.
 -#}
 {% macro phone_country_code(column_name) -%}
     case
-        when split_part({{ column_name }}, '-', 1) similar to '[0-9]+'
+        when
+            split_part({{ column_name }}, '-', 1) <> ''
+            and translate(split_part({{ column_name }}, '-', 1), '0123456789', '') = ''
             then split_part({{ column_name }}, '-', 1)
     end
 {%- endmacro %}

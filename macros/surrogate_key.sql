@@ -1,8 +1,8 @@
 {#-
     Star-schema surrogate key: lowercase hex MD5 (32 characters, text) of
     the given column expressions cast to text, joined with '|', each null
-    written as '<null>'. Plain SQL valid on DuckDB and PostgreSQL (same
-    text casts, same md5), so a key is the same value on both targets.
+    written as '<null>'. The same text casts and md5 on DuckDB, PostgreSQL
+    and Spark, so a key is the same value on every target.
     Stable: the same natural key and version start always give the same
     key, which is what lets facts be built incrementally.
 -#}
@@ -10,9 +10,9 @@
     cast(
         md5(
             {%- for column in columns %}
-            coalesce(cast({{ column }} as varchar), '<null>')
+            coalesce(cast({{ column }} as {{ type_text() }}), '<null>')
             {%- if not loop.last %} || '|' ||{% endif %}
             {%- endfor %}
-        ) as text
+        ) as {{ type_text() }}
     )
 {%- endmacro %}

@@ -9,3 +9,7 @@
 {% macro default__timestamp_to_utc(column_name) -%}
     ({{ column_name }} at time zone 'UTC')
 {%- endmacro %}
+
+{% macro spark__timestamp_to_utc(column_name) -%}
+    {{ column_name }}
+{%- endmacro %}

@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     run_p.add_argument(
         "--target",
-        choices=["duckdb", "postgres"],
+        choices=["duckdb", "postgres", "spark"],
         default=os.environ.get("WAREHOUSE_TARGET", "duckdb"),
     )
     run_p.add_argument(
@@ -247,6 +247,11 @@ def main(argv: list[str] | None = None) -> int:
         "pg-roles",
         help="create the loader, transformer and reporting roles on the PostgreSQL warehouse",
     )
+    sub.add_parser(
+        "spark-up",
+        help="start the local Spark standalone cluster (master, 2 workers) and its Thrift server",
+    )
+    sub.add_parser("spark-down", help="stop every process spark-up started (by PID)")
     sched_p = sub.add_parser(
         "schedule",
         help="Dagster (dagster dev): UI, schedules, sensors; instance in data/dagster/",
@@ -259,6 +264,19 @@ def main(argv: list[str] | None = None) -> int:
         from orchestration.schedule import schedule
 
         return schedule(args.host, args.port)
+    if args.command in ("spark-up", "spark-down"):
+        from orchestration.spark_cluster import spark_down, spark_up
+
+        if args.command == "spark-down":
+            stopped = spark_down()
+            print(f"stopped {len(stopped)} Spark processes")
+            return 0
+        cluster = spark_up()
+        print(
+            f"Spark master {cluster.master_url}; Thrift server "
+            f"{cluster.host}:{cluster.thrift_port} (dbt target: spark); stop: warehouse spark-down"
+        )
+        return 0
     if args.command == "run":
         from orchestration.run import SOURCES, run
 

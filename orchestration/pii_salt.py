@@ -17,7 +17,7 @@ import argparse
 import logging
 import os
 
-from ingestion.destinations import PostgresSettings, duckdb_path
+from ingestion.destinations import PostgresSettings, SparkSettings, duckdb_path
 
 log = logging.getLogger("warehouse.pii_salt")
 
@@ -82,13 +82,28 @@ def write_salt(target: str, salt: str | None = None) -> None:
         finally:
             conn.close()
         return
+    if target == "spark":
+        # PyHive binds parameters by quoting them into the statement on the client: the salt
+        # reaches the Thrift server's session (not dbt, its artifacts or logs). Keep the
+        # Thrift server's own statement log off on a shared cluster.
+        conn = SparkSettings.from_env().connect()
+        try:
+            cursor = conn.cursor()
+            cursor.execute(f"create database if not exists {SCHEMA}")
+            cursor.execute(
+                f"create table if not exists {SCHEMA}.{TABLE} (salt string not null) using iceberg"
+            )
+            cursor.execute(f"insert overwrite {SCHEMA}.{TABLE} values (%(salt)s)", {"salt": value})
+        finally:
+            conn.close()
+        return
     raise ValueError(f"no salt store for target {target!r}")
 
 
 def main() -> None:
     """``python -m orchestration.pii_salt --target T``: write the salt for plain dbt runs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", default="duckdb", choices=["duckdb", "postgres"])
+    parser.add_argument("--target", default="duckdb", choices=["duckdb", "postgres", "spark"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     write_salt(args.target)

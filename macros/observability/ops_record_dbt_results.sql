@@ -5,8 +5,9 @@
     command that runs hooks (build, run, test, seed, snapshot, source
     freshness). It only reads attributes that every result has, checks the
     others with `is defined`, and writes plain inserts, so it cannot fail a
-    build that the build itself did not fail. Its own transaction (begin ...
-    commit): it must stay the first on-run-end hook.
+    build that the build itself did not fail. Its own transaction on DuckDB
+    and PostgreSQL (ops_run_statements): it must stay the first on-run-end
+    hook.
 -#}
 {% macro ops_record_dbt_results(results) %}
     {%- if execute -%}
@@ -94,22 +95,29 @@
             run_status,
             rows | length,
         ] -%}
-        begin;
-        insert into {{ ops_relation('dbt_invocations') }} values (
-            {%- for value in invocation -%}
-            {{ ops_sql_literal(value) }}{{ ', ' if not loop.last }}
-            {%- endfor -%}
-        );
-        {%- for batch in rows | batch(200) %}
-        insert into {{ ops_relation('dbt_node_results') }} values
-            {%- for row in batch %}
-            (
+        {%- set statements = [] -%}
+        {%- set values = [] -%}
+        {%- for value in invocation -%}
+            {%- do values.append(ops_sql_literal(value)) -%}
+        {%- endfor -%}
+        {%- do statements.append(
+            'insert into ' ~ ops_relation('dbt_invocations')
+            ~ ' values (' ~ values | join(', ') ~ ')'
+        ) -%}
+        {%- for batch in rows | batch(200) -%}
+            {%- set tuples = [] -%}
+            {%- for row in batch -%}
+                {%- set values = [] -%}
                 {%- for value in row -%}
-                {{ ops_sql_literal(value) }}{{ ', ' if not loop.last }}
+                    {%- do values.append(ops_sql_literal(value)) -%}
                 {%- endfor -%}
-            ){{ ',' if not loop.last }}
-            {%- endfor %};
-        {%- endfor %}
-        commit;
+                {%- do tuples.append('(' ~ values | join(', ') ~ ')') -%}
+            {%- endfor -%}
+            {%- do statements.append(
+                'insert into ' ~ ops_relation('dbt_node_results')
+                ~ ' values\n' ~ tuples | join(',\n')
+            ) -%}
+        {%- endfor -%}
+        {{ ops_run_statements(statements) }}
     {%- endif -%}
 {% endmacro %}

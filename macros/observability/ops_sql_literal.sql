@@ -1,7 +1,7 @@
 {#-
-    A value as a SQL literal both DuckDB and PostgreSQL read: null, a number
+    A value as a SQL literal every target reads: null, a number
     as is, a timestamp as a cast of its naive UTC text, anything else as a
-    quoted string (quotes doubled, cut to max_length characters).
+    quoted string (string_literal, cut to max_length characters).
 -#}
 {% macro ops_sql_literal(value, max_length=4000) -%}
     {%- if value is none or value is not defined -%}
@@ -13,6 +13,6 @@
     {%- elif value.isoformat is defined and value.year is defined -%}
         cast('{{ value.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as timestamp)
     {%- else -%}
-        '{{ (value | string)[:max_length] | replace("'", "''") }}'
+        {{ string_literal((value | string)[:max_length]) }}
     {%- endif -%}
 {%- endmacro %}

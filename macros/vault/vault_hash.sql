@@ -40,7 +40,8 @@
             {%- endif -%}
             {%- do parts.append(
                 "coalesce(replace(replace(" ~ as_text
-                ~ ", '\\', '\\\\'), '|', '\\|'), '\\N')"
+                ~ ", " ~ string_literal('\\') ~ ", " ~ string_literal('\\\\') ~ "), '|', "
+                ~ string_literal('\\|') ~ "), " ~ string_literal('\\N') ~ ")"
             ) -%}
         {%- endfor -%}
         {%- set joined = parts | join(" || '||' || ") -%}

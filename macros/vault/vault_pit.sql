@@ -29,13 +29,9 @@ pit_bounds as (
 
 pit_dates as (
 
-    select cast(spine.snapshot_at as date) as snapshot_date
-    from pit_bounds
-    cross join generate_series(
-        cast(pit_bounds.first_date as timestamp),
-        cast(pit_bounds.last_date as timestamp),
-        interval '1 day'
-    ) as spine (snapshot_at)
+    {{ days_between(
+        'pit_bounds.first_date', 'pit_bounds.last_date', 'snapshot_date', 'pit_bounds'
+    ) }}
 
 ),
 

@@ -30,7 +30,7 @@ sat_customer__crm_contact as (
 final as (
 
     select
-        cast(pit_customer.customer_hk as text) as customer_hk,
+        cast(pit_customer.customer_hk as {{ type_text() }}) as customer_hk,
         pit_customer.snapshot_date,
         hub_customer.customer_id,
         hub_customer.lead_contact_id,

@@ -2,12 +2,9 @@
     var dim_dates_end; no external calendar is downloaded. -#}
 with days as (
 
-    select cast(generate_series as date) as date_day
-    from generate_series(
-        cast('{{ var("dim_dates_start") }}' as timestamp),
-        cast('{{ var("dim_dates_end") }}' as timestamp),
-        interval '1 day'
-    )
+    {{ days_between(
+        "'" ~ var("dim_dates_start") ~ "'", "'" ~ var("dim_dates_end") ~ "'", 'date_day'
+    ) }}
 
 ),
 
@@ -19,9 +16,10 @@ calendar as (
         cast(extract(quarter from date_day) as integer) as calendar_quarter,
         cast(extract(month from date_day) as integer) as calendar_month,
         cast(extract(day from date_day) as integer) as day_of_month,
-        cast(extract(isodow from date_day) as integer) as iso_day_of_week,
+        cast({{ iso_date_part("day_of_week", "date_day") }} as integer)
+            as iso_day_of_week,
         cast(extract(week from date_day) as integer) as iso_week_of_year,
-        cast(extract(isoyear from date_day) as integer) as iso_year,
+        cast({{ iso_date_part("year", "date_day") }} as integer) as iso_year,
         cast(extract(doy from date_day) as integer) as day_of_year
     from days
 
@@ -65,9 +63,10 @@ final as (
             when 6 then 'Saturday'
             else 'Sunday'
         end as day_name,
-        cast(calendar_year as varchar)
+        cast(calendar_year as {{ type_text() }})
         || '-'
-        || lpad(cast(calendar_month as varchar), 2, '0') as calendar_year_month,
+        || lpad(cast(calendar_month as {{ type_text() }}), 2, '0')
+            as calendar_year_month,
         iso_day_of_week in (6, 7) as is_weekend
     from calendar
 

@@ -56,9 +56,9 @@ unknown_member as (
         cast(-1 as bigint) as nation_id,
         {{ unknown_member_sk() }} as geography_sk,
         cast(null as decimal(15, 2)) as account_balance,
-        cast(null as text) as street_address_hash,
-        cast(null as text) as phone_number_hash,
-        cast(null as text) as phone_country_code,
+        cast(null as {{ type_text() }}) as street_address_hash,
+        cast(null as {{ type_text() }}) as phone_number_hash,
+        cast(null as {{ type_text() }}) as phone_country_code,
         {{ scd2_low_date() }} as loaded_at
 
 ),

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key=['order_id', 'line_number'],
-        incremental_strategy='delete+insert',
+        incremental_strategy=upsert_strategy(),
         on_schema_change='fail',
         post_hook=[
             "{{ delete_rows_missing_from(

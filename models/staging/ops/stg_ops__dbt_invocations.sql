@@ -14,7 +14,7 @@ renamed as (
         selector,
         cast(started_at as timestamp) as started_at,
         cast(ended_at as timestamp) as ended_at,
-        cast(duration_seconds as double precision) as duration_seconds,
+        cast(duration_seconds as {{ type_double() }}) as duration_seconds,
         status as invocation_status,
         cast(nodes as integer) as node_count
 

@@ -14,7 +14,7 @@ renamed as (
         status as result_status,
         cast(started_at as timestamp) as started_at,
         cast(completed_at as timestamp) as completed_at,
-        cast(execution_seconds as double precision) as execution_seconds,
+        cast(execution_seconds as {{ type_double() }}) as execution_seconds,
         cast(rows_affected as bigint) as rows_affected,
         cast(failures as bigint) as failing_rows,
         message as result_message,
@@ -24,9 +24,9 @@ renamed as (
         severity as test_severity,
         quality_dimension as declared_quality_dimension,
         cast(max_loaded_at as timestamp) as max_loaded_at,
-        cast(freshness_age_seconds as double precision)
+        cast(freshness_age_seconds as {{ type_double() }})
             as freshness_age_seconds,
-        cast(freshness_sla_seconds as double precision)
+        cast(freshness_sla_seconds as {{ type_double() }})
             as freshness_sla_seconds
 
     from source

@@ -17,7 +17,7 @@ renamed as (
         status as load_status,
         cast(started_at as timestamp) as started_at,
         cast(finished_at as timestamp) as finished_at,
-        cast(duration_seconds as double precision) as duration_seconds,
+        cast(duration_seconds as {{ type_double() }}) as duration_seconds,
         cast(rows_loaded as bigint) as rows_loaded,
         cast(rows_quarantined as bigint) as rows_quarantined,
         error_message

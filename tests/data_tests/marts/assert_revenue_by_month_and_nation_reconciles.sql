@@ -47,8 +47,9 @@ geography as (
 from_erp as (
 
     select
-        substr(cast(cast(orders.o_orderdate as date) as varchar), 1, 7)
-            as calendar_year_month,
+        substr(
+            cast(cast(orders.o_orderdate as date) as {{ type_text() }}), 1, 7
+        ) as calendar_year_month,
         trim(nation.n_name) as nation_name,
         sum(
             cast(lineitem.l_extendedprice as decimal(15, 2))

@@ -77,7 +77,7 @@ with golden as (
         || '00000000000000000000000000000000' as expected_hash,
         {{ vault_hash([
             "cast(null as bigint)",
-            "cast(null as varchar)",
+            "cast(null as " ~ type_text() ~ ")",
         ], 'key') }} as actual_hash
 
     union all
@@ -119,7 +119,7 @@ with golden as (
         || '3cc46c1964c06442931bc95c3811c6e5' as expected_hash,
         {{ vault_hash([
             "''",
-            "cast(null as varchar)",
+            "cast(null as " ~ type_text() ~ ")",
         ], 'diff') }} as actual_hash
 
     union all
@@ -129,7 +129,7 @@ with golden as (
         'e2c8cdb6d5b982b707760edbdefb6291'
         || 'ff3c5cc24d87dbfca996c467a9c719a6' as expected_hash,
         {{ vault_hash([
-            "cast(null as varchar)",
+            "cast(null as " ~ type_text() ~ ")",
             "cast(null as bigint)",
         ], 'diff') }} as actual_hash
 
