@@ -17,8 +17,8 @@ demo: setup
 	$(BIN)/warehouse demo
 
 ## test: every check: lint (pre-commit hooks), governance (dbt-score, dbt-bouncer) and
-## pytest (world, loaders, dbt build on DuckDB, a throwaway PostgreSQL and a local Spark
-## standalone cluster, docs site).
+## pytest (world, loaders, dbt build on DuckDB and a throwaway PostgreSQL, docs site; the
+## Spark standalone-cluster test only with WAREHOUSE_SPARK_TEST=1: see README, Running on Spark).
 ## lint and governance are single-process and independent (their own dbt target folders),
 ## so they run side by side on the two cores, each one's output kept together.
 test: setup chromium spark-deps
