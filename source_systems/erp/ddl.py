@@ -28,7 +28,8 @@ def _column_type(sql_type: str, dialect: str) -> str:
     return sql_type
 
 
-def _create_table(table: Table, dialect: str) -> str:
+def create_table_sql(table: Table, dialect: str) -> str:
+    """The ``create table`` statement of ``table`` in ``dialect`` (keys, no indexes)."""
     lines = [f"    {c.name} {_column_type(c.sql_type, dialect)} not null" for c in table.columns]
     lines.append(f"    primary key ({', '.join(table.primary_key)})")
     for cols, ref_table, ref_cols in table.foreign_keys:
@@ -131,7 +132,7 @@ def create_tables(db: ErpDatabase) -> None:
     for statement in _bookkeeping(db.dialect):
         db.execute(statement)
     for table in TABLES:
-        db.execute(_create_table(table, db.dialect))
+        db.execute(create_table_sql(table, db.dialect))
 
 
 def create_indexes_and_triggers(db: ErpDatabase) -> None:

@@ -1,0 +1,297 @@
+"""Bulk load of the day-0 ERP into SQLite: parts built in parallel, then one file swapped in.
+
+The way an OLTP import is done when the target is offline:
+
+1. **Parts, in parallel.** The rows are cut into *units* (one table, or a range of Parquet rows
+   of a big table). Each unit runs its DuckDB query and writes its rows into a SQLite file of
+   its own, created with the table's exact DDL and with the journal and fsync turned off
+   (nothing is at risk: a part is thrown away if anything fails). Units run in worker
+   processes (one per core by default) and stream Arrow batches into
+   ``executemany``, so no table is ever held whole in memory.
+2. **Assembly, in one new file.** A fresh database gets the bookkeeping and the tables, then
+   each part is attached and copied with ``insert into main.t select * from part.t`` (SQLite
+   copies the records without decoding them when the target is empty), in table order and,
+   within a table, in part order, so every row keeps the rowid the serial build gives it.
+   Then indexes and triggers, in the serial build's order (``sqlite_master`` is the same).
+3. **Swap.** The new file is switched to WAL, closed, and renamed over the ERP; the caller's
+   connection is reopened on it. A failed build leaves the old ERP untouched.
+
+Values are stored exactly as the serial build stores them (:func:`sqlite_values`): the same
+Python objects bound through the same driver, so ``typeof()`` and every value agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import selectors
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from source_systems.erp import ddl
+from source_systems.erp.database import ErpDatabase, sqlite_values
+from source_systems.erp.schema import TABLES, TABLES_BY_NAME
+
+BUILD_PRAGMAS: tuple[str, ...] = (
+    "journal_mode = off",
+    "synchronous = off",
+    "locking_mode = exclusive",
+    "temp_store = memory",
+    "cache_size = -262144",  # 256 MiB
+)
+"""Pragmas of the throw-away files of a build (parts and the new ERP before it is swapped in)."""
+
+BATCH_ROWS = 100_000
+"""Rows per Arrow batch handed to ``executemany``."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of the load: the rows of ``sql`` into ``table``, written to a part file."""
+
+    table: str
+    index: int
+    sql: str
+    rows: int
+
+    @property
+    def file_name(self) -> str:
+        """The part file's name (unique per unit)."""
+        return f"{self.table}.{self.index:03d}.sqlite"
+
+
+def _connect_build(path: Path) -> sqlite3.Connection:
+    """A connection to a throw-away build file, with the bulk-load pragmas."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for pragma in BUILD_PRAGMAS:
+        conn.execute(f"pragma {pragma}")
+    return conn
+
+
+def insert_batches(conn: sqlite3.Connection, table: str, batches: Iterator[pa.RecordBatch]) -> int:
+    """Insert Arrow record batches into ``table`` with ``executemany``; return the row count."""
+    rows = 0
+    sql = ""
+    for batch in batches:
+        if not sql:
+            columns = ", ".join(batch.schema.names)
+            placeholders = ", ".join("?" for _ in batch.schema.names)
+            sql = f"insert into {table} ({columns}) values ({placeholders})"
+        values = [sqlite_values(column) for column in batch.columns]
+        conn.executemany(sql, zip(*values, strict=True))
+        rows += batch.num_rows
+    return rows
+
+
+def load_unit(unit: Unit, folder: str, duckdb_threads: int) -> tuple[str, int, float]:
+    """Write one unit's rows into its part file in ``folder``; return (file, rows, seconds).
+
+    Runs in a worker process (or in the caller's when there are no workers).
+    """
+    started = time.perf_counter()
+    path = Path(folder) / unit.file_name
+    conn = _connect_build(path)
+    try:
+        conn.execute(ddl.create_table_sql(TABLES_BY_NAME[unit.table], "sqlite"))
+        conn.execute("begin")
+        with duckdb.connect(config={"threads": duckdb_threads}) as duck:
+            reader = duck.sql(unit.sql).to_arrow_reader(BATCH_ROWS)
+            rows = insert_batches(conn, unit.table, iter(reader))
+        conn.execute("commit")
+    except BaseException:
+        conn.close()
+        path.unlink(missing_ok=True)
+        raise
+    conn.close()
+    return unit.file_name, rows, time.perf_counter() - started
+
+
+def plan_units(
+    queries: dict[str, str],
+    row_counts: dict[str, int],
+    chunk_query: Callable[[str, int, int], str | None],
+    chunk_rows: int,
+) -> list[Unit]:
+    """Cut the load into units: a table, or ranges of ``chunk_rows`` source rows of it.
+
+    ``chunk_query(table, start, stop)`` gives the query of one range, or ``None`` when the
+    table cannot be cut (its rows are ordered by the query itself): it is then one unit.
+    """
+    units: list[Unit] = []
+    for table, sql in queries.items():
+        rows = row_counts[table]
+        pieces = max(1, math.ceil(rows / chunk_rows))
+        size = math.ceil(rows / pieces)
+        ranges = [(i * size, min(rows, (i + 1) * size)) for i in range(pieces)]
+        chunks = [chunk_query(table, start, stop) for start, stop in ranges] if pieces > 1 else []
+        if chunks and all(chunks):
+            units.extend(
+                Unit(table, i, str(chunk), stop - start)
+                for i, (chunk, (start, stop)) in enumerate(zip(chunks, ranges, strict=True))
+            )
+        else:
+            units.append(Unit(table, 0, sql, rows))
+    return units
+
+
+def _run_units(units: list[Unit], folder: Path, workers: int) -> Iterator[tuple[Unit, str, int]]:
+    """Run the units, largest first, on ``workers`` processes (none: here, in plan order).
+
+    Yields each unit with its part file and row count as soon as it and every earlier unit
+    of its table are done: a table's parts come in plan order, tables in any order.
+    """
+    if workers <= 0:
+        threads = max(1, os.cpu_count() or 1)
+        for unit in units:
+            name, rows, _ = load_unit(unit, str(folder), threads)
+            yield unit, name, rows
+        return
+    waiting = {u.table: sorted(v.index for v in units if v.table == u.table) for u in units}
+    done: dict[tuple[str, int], tuple[Unit, str, int]] = {}
+    with _WorkerPool(workers, folder) as pool:
+        for unit, name, rows in pool.run(sorted(units, key=lambda u: -u.rows)):
+            done[unit.table, unit.index] = (unit, name, rows)
+            queue = waiting[unit.table]
+            while queue and (unit.table, queue[0]) in done:
+                yield done.pop((unit.table, queue.pop(0)))
+
+
+class _WorkerPool:
+    """Worker processes (``python -m source_systems.erp.sqlite_bulk``) fed one unit at a time.
+
+    Plain subprocesses rather than :mod:`multiprocessing`: a ``spawn`` pool re-imports the
+    caller's ``__main__`` (scripts without a main guard break) and ``fork`` copies whatever
+    threads the caller runs (DuckDB's, a test's HTTP server). A unit goes to a worker as one
+    JSON line on its stdin; the worker answers with one JSON line when its part is written.
+    """
+
+    def __init__(self, workers: int, folder: Path) -> None:
+        self.procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", __name__, str(folder)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+            )
+            for _ in range(workers)
+        ]
+
+    def __enter__(self) -> _WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+
+    def run(self, units: list[Unit]) -> Iterator[tuple[Unit, str, int]]:
+        """Run every unit on the first free worker; yield each as it finishes."""
+        todo = list(units)
+        busy: dict[int, Unit] = {}
+        selector = selectors.DefaultSelector()
+
+        def feed(proc: subprocess.Popen[str]) -> None:
+            assert proc.stdin is not None
+            if todo:
+                unit = todo.pop(0)
+                busy[proc.pid] = unit
+                proc.stdin.write(json.dumps(asdict(unit)) + "\n")
+                proc.stdin.flush()
+            else:
+                proc.stdin.close()
+
+        for proc in self.procs:
+            assert proc.stdout is not None
+            selector.register(proc.stdout, selectors.EVENT_READ, proc)
+            feed(proc)
+        while busy:
+            for key, _ in selector.select():
+                proc = key.data
+                line = proc.stdout.readline()
+                if not line:
+                    raise RuntimeError(
+                        f"ERP build worker {proc.pid} died (exit code {proc.wait()}) "
+                        f"on {busy.get(proc.pid)}"
+                    )
+                unit = busy.pop(proc.pid)
+                answer = json.loads(line)
+                yield unit, str(answer["file"]), int(answer["rows"])
+                feed(proc)
+        selector.close()
+
+
+def _worker_main(folder: str) -> None:
+    """A worker process: load each unit read from stdin, answer on stdout."""
+    for line in sys.stdin:
+        unit = Unit(**json.loads(line))
+        name, rows, seconds = load_unit(unit, folder, 1)
+        print(json.dumps({"file": name, "rows": rows, "seconds": seconds}), flush=True)
+
+
+def build_sqlite(
+    db: ErpDatabase,
+    units: list[Unit],
+    *,
+    prepare: Callable[[ErpDatabase], None],
+    workers: int,
+) -> dict[str, int]:
+    """Build the ERP from ``units`` in a new file and swap it in for ``db``'s file.
+
+    ``prepare`` creates what precedes the data in the new database (tables, the state row).
+    Returns the row count per table.
+    """
+    if db.path is None:
+        raise ValueError("build_sqlite needs a SQLite ERP")
+    target = db.path.resolve()
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.build-", dir=target.parent))
+    try:
+        new_file = work / target.name
+        new = ErpDatabase(f"sqlite:///{new_file}")
+        new.execute("pragma journal_mode = delete")
+        for pragma in BUILD_PRAGMAS:
+            new.execute(f"pragma {pragma}")
+        new.execute("pragma foreign_keys = off")
+        prepare(new)
+        new.commit()
+        counts = {table.name: 0 for table in TABLES}
+        for unit, name, rows in _run_units(units, work, workers):
+            part = work / name
+            new.execute("attach database ? as part", (str(part),))
+            new.execute(f"insert into main.{unit.table} select * from part.{unit.table}")
+            new.commit()
+            new.execute("detach database part")
+            part.unlink()
+            counts[unit.table] += rows
+        ddl.create_indexes_and_triggers(new)
+        new.commit()
+        new.execute("pragma locking_mode = normal")
+        new.execute("pragma journal_mode = wal")
+        new.close()
+        db.close()
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        os.replace(new_file, target)
+        db.reopen()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return counts
+
+
+if __name__ == "__main__":
+    _worker_main(sys.argv[1])
