@@ -135,17 +135,29 @@ def create_tables(db: ErpDatabase) -> None:
         db.execute(create_table_sql(table, db.dialect))
 
 
+def create_indexes(db: ErpDatabase, table: Table) -> None:
+    """Create the secondary indexes of one table."""
+    for statement in _indexes(table):
+        db.execute(statement)
+
+
+def create_triggers(db: ErpDatabase, table: Table) -> None:
+    """Create the change-capture triggers of one table (PostgreSQL: functions must exist)."""
+    if table.mutable:
+        triggers = _sqlite_triggers(table) if db.dialect == "sqlite" else _postgres_triggers(table)
+        for statement in triggers:
+            db.execute(statement)
+
+
 def create_indexes_and_triggers(db: ErpDatabase) -> None:
-    """Create indexes and change-capture triggers (after the bulk load, which is faster)."""
+    """Create indexes and change-capture triggers (after the bulk load, which is faster).
+
+    Table by table, indexes then triggers: the SQLite bulk load creates them in this order too
+    (:mod:`source_systems.erp.sqlite_bulk`), so both give the same ``sqlite_master``.
+    """
     if db.dialect == "postgresql":
         for statement in _postgres_functions():
             db.execute(statement)
     for table in TABLES:
-        for statement in _indexes(table):
-            db.execute(statement)
-        if table.mutable:
-            triggers = (
-                _sqlite_triggers(table) if db.dialect == "sqlite" else _postgres_triggers(table)
-            )
-            for statement in triggers:
-                db.execute(statement)
+        create_indexes(db, table)
+        create_triggers(db, table)

@@ -23,6 +23,7 @@ Python objects bound through the same driver, so ``typeof()`` and every value ag
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import selectors
@@ -42,6 +43,8 @@ import pyarrow as pa
 from source_systems.erp import ddl
 from source_systems.erp.database import ErpDatabase, sqlite_values
 from source_systems.erp.schema import TABLES, TABLES_BY_NAME
+
+log = logging.getLogger(__name__)
 
 BUILD_PRAGMAS: tuple[str, ...] = (
     "journal_mode = off",
@@ -100,6 +103,7 @@ def load_unit(unit: Unit, folder: str, duckdb_threads: int) -> tuple[str, int, f
     Runs in a worker process (or in the caller's when there are no workers).
     """
     started = time.perf_counter()
+    cpu = time.process_time()
     path = Path(folder) / unit.file_name
     conn = _connect_build(path)
     try:
@@ -114,7 +118,15 @@ def load_unit(unit: Unit, folder: str, duckdb_threads: int) -> tuple[str, int, f
         path.unlink(missing_ok=True)
         raise
     conn.close()
-    return unit.file_name, rows, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    log.info(
+        "part %s: %d rows in %.1f s (%.1f s CPU)",
+        unit.file_name,
+        rows,
+        seconds,
+        time.process_time() - cpu,
+    )
+    return unit.file_name, rows, seconds
 
 
 def plan_units(
@@ -146,10 +158,10 @@ def plan_units(
 
 
 def _run_units(units: list[Unit], folder: Path, workers: int) -> Iterator[tuple[Unit, str, int]]:
-    """Run the units, largest first, on ``workers`` processes (none: here, in plan order).
+    """Run the units in plan order on ``workers`` processes (none: here, one after the other).
 
-    Yields each unit with its part file and row count as soon as it and every earlier unit
-    of its table are done: a table's parts come in plan order, tables in any order.
+    Yields each unit with its part file and row count, in plan order, as soon as it and every
+    unit before it are done.
     """
     if workers <= 0:
         threads = max(1, os.cpu_count() or 1)
@@ -157,14 +169,13 @@ def _run_units(units: list[Unit], folder: Path, workers: int) -> Iterator[tuple[
             name, rows, _ = load_unit(unit, str(folder), threads)
             yield unit, name, rows
         return
-    waiting = {u.table: sorted(v.index for v in units if v.table == u.table) for u in units}
-    done: dict[tuple[str, int], tuple[Unit, str, int]] = {}
+    done: dict[Unit, tuple[Unit, str, int]] = {}
+    pending = list(units)
     with _WorkerPool(workers, folder) as pool:
-        for unit, name, rows in pool.run(sorted(units, key=lambda u: -u.rows)):
-            done[unit.table, unit.index] = (unit, name, rows)
-            queue = waiting[unit.table]
-            while queue and (unit.table, queue[0]) in done:
-                yield done.pop((unit.table, queue.pop(0)))
+        for finished in pool.run(units):
+            done[finished[0]] = finished
+            while pending and pending[0] in done:
+                yield done.pop(pending.pop(0))
 
 
 class _WorkerPool:
@@ -179,7 +190,7 @@ class _WorkerPool:
     def __init__(self, workers: int, folder: Path) -> None:
         self.procs = [
             subprocess.Popen(
-                [sys.executable, "-m", __name__, str(folder)],
+                [sys.executable, "-m", __name__, str(folder), str(log.getEffectiveLevel())],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -214,6 +225,8 @@ class _WorkerPool:
                 proc.stdin.write(json.dumps(asdict(unit)) + "\n")
                 proc.stdin.flush()
             else:
+                assert proc.stdout is not None
+                selector.unregister(proc.stdout)
                 proc.stdin.close()
 
         for proc in self.procs:
@@ -236,8 +249,12 @@ class _WorkerPool:
         selector.close()
 
 
-def _worker_main(folder: str) -> None:
-    """A worker process: load each unit read from stdin, answer on stdout."""
+def _worker_main(folder: str, level: int) -> None:
+    """A worker process: load each unit read from stdin, answer on stdout.
+
+    It logs (to stderr) at the level of the caller's logger.
+    """
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
     for line in sys.stdin:
         unit = Unit(**json.loads(line))
         name, rows, seconds = load_unit(unit, folder, 1)
@@ -270,16 +287,27 @@ def build_sqlite(
         prepare(new)
         new.commit()
         counts = {table.name: 0 for table in TABLES}
-        for unit, name, rows in _run_units(units, work, workers):
-            part = work / name
-            new.execute("attach database ? as part", (str(part),))
-            new.execute(f"insert into main.{unit.table} select * from part.{unit.table}")
-            new.commit()
-            new.execute("detach database part")
-            part.unlink()
-            counts[unit.table] += rows
-        ddl.create_indexes_and_triggers(new)
+        parts = _run_units(units, work, workers)
+        copying = 0.0
+        for table in TABLES:
+            # indexes first: keeping them while rows arrive costs less than sorting afterwards
+            ddl.create_indexes(new, table)
+            for _ in range(sum(1 for u in units if u.table == table.name)):
+                unit, name, rows = next(parts)
+                if unit.table != table.name:
+                    raise ValueError(f"units out of table order: {unit.table} in {table.name}")
+                started = time.perf_counter()
+                part = work / name
+                new.execute("attach database ? as part", (str(part),))
+                new.execute(f"insert into main.{table.name} select * from part.{table.name}")
+                new.commit()
+                new.execute("detach database part")
+                part.unlink()
+                counts[table.name] += rows
+                copying += time.perf_counter() - started
+            ddl.create_triggers(new, table)
         new.commit()
+        log.info("parts copied into the new ERP in %.1f s", copying)
         new.execute("pragma locking_mode = normal")
         new.execute("pragma journal_mode = wal")
         new.close()
@@ -294,4 +322,4 @@ def build_sqlite(
 
 
 if __name__ == "__main__":
-    _worker_main(sys.argv[1])
+    _worker_main(sys.argv[1], int(sys.argv[2]))
