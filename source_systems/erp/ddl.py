@@ -39,7 +39,8 @@ def create_table_sql(table: Table, dialect: str) -> str:
     return f"create table {table.name} (\n" + ",\n".join(lines) + "\n)"
 
 
-def _indexes(table: Table) -> list[str]:
+def index_statements(table: Table) -> list[str]:
+    """The ``create index`` statements of one table (the same in both dialects)."""
     statements = []
     if table.mutable:
         statements.append(f"create index {table.name}_updated_at on {table.name} (updated_at)")
@@ -137,7 +138,7 @@ def create_tables(db: ErpDatabase) -> None:
 
 def create_indexes(db: ErpDatabase, table: Table) -> None:
     """Create the secondary indexes of one table."""
-    for statement in _indexes(table):
+    for statement in index_statements(table):
         db.execute(statement)
 
 

@@ -67,6 +67,8 @@ class Unit:
     index: int
     sql: str
     rows: int
+    indexed: bool = False
+    """Whether the part gets the table's indexes too (a table in one part: see module doc)."""
 
     @property
     def file_name(self) -> str:
@@ -113,6 +115,9 @@ def load_unit(unit: Unit, folder: str, duckdb_threads: int) -> tuple[str, int, f
             reader = duck.sql(unit.sql).to_arrow_reader(BATCH_ROWS)
             rows = insert_batches(conn, unit.table, iter(reader))
         conn.execute("commit")
+        if unit.indexed:
+            for statement in ddl.index_statements(TABLES_BY_NAME[unit.table]):
+                conn.execute(statement)
     except BaseException:
         conn.close()
         path.unlink(missing_ok=True)
@@ -153,7 +158,7 @@ def plan_units(
                 for i, (chunk, (start, stop)) in enumerate(zip(chunks, ranges, strict=True))
             )
         else:
-            units.append(Unit(table, 0, sql, rows))
+            units.append(Unit(table, 0, sql, rows, indexed=True))
     return units
 
 
@@ -284,15 +289,18 @@ def build_sqlite(
         for pragma in BUILD_PRAGMAS:
             new.execute(f"pragma {pragma}")
         new.execute("pragma foreign_keys = off")
+        new.execute(f"pragma threads = {max(1, min(4, os.cpu_count() or 1))}")  # index sorts
         prepare(new)
         new.commit()
         counts = {table.name: 0 for table in TABLES}
         parts = _run_units(units, work, workers)
         copying = 0.0
         for table in TABLES:
-            # indexes first: keeping them while rows arrive costs less than sorting afterwards
-            ddl.create_indexes(new, table)
-            for _ in range(sum(1 for u in units if u.table == table.name)):
+            table_units = [u for u in units if u.table == table.name]
+            whole = len(table_units) == 1 and table_units[0].indexed
+            if whole:  # the part has the indexes: SQLite copies them with the rows
+                ddl.create_indexes(new, table)
+            for _ in table_units:
                 unit, name, rows = next(parts)
                 if unit.table != table.name:
                     raise ValueError(f"units out of table order: {unit.table} in {table.name}")
@@ -305,6 +313,10 @@ def build_sqlite(
                 part.unlink()
                 counts[table.name] += rows
                 copying += time.perf_counter() - started
+            if not whole:
+                started = time.perf_counter()
+                ddl.create_indexes(new, table)
+                log.info("indexes of %s in %.1f s", table.name, time.perf_counter() - started)
             ddl.create_triggers(new, table)
         new.commit()
         log.info("parts copied into the new ERP in %.1f s", copying)
