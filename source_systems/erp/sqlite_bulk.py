@@ -163,10 +163,11 @@ def plan_units(
 
 
 def _run_units(units: list[Unit], folder: Path, workers: int) -> Iterator[tuple[Unit, str, int]]:
-    """Run the units in plan order on ``workers`` processes (none: here, one after the other).
+    """Run the units on ``workers`` processes (none: here, one after the other, in plan order).
 
-    Yields each unit with its part file and row count, in plan order, as soon as it and every
-    unit before it are done.
+    With workers, the parts of cut tables go first, then the rest largest first. Yields each
+    unit with its part file and row count as soon as it and every earlier unit of its table
+    are done: a table's parts come in plan order, tables in any order.
     """
     if workers <= 0:
         threads = max(1, os.cpu_count() or 1)
@@ -174,13 +175,15 @@ def _run_units(units: list[Unit], folder: Path, workers: int) -> Iterator[tuple[
             name, rows, _ = load_unit(unit, str(folder), threads)
             yield unit, name, rows
         return
+    waiting = {u.table: [v for v in units if v.table == u.table] for u in units}
     done: dict[Unit, tuple[Unit, str, int]] = {}
-    pending = list(units)
+    order = sorted(units, key=lambda u: (u.indexed, -u.rows if u.indexed else 0))
     with _WorkerPool(workers, folder) as pool:
-        for finished in pool.run(units):
+        for finished in pool.run(order):
             done[finished[0]] = finished
-            while pending and pending[0] in done:
-                yield done.pop(pending.pop(0))
+            queue = waiting[finished[0].table]
+            while queue and queue[0] in done:
+                yield done.pop(queue.pop(0))
 
 
 class _WorkerPool:
@@ -266,6 +269,39 @@ def _worker_main(folder: str, level: int) -> None:
         print(json.dumps({"file": name, "rows": rows, "seconds": seconds}), flush=True)
 
 
+def _copy(conn: ErpDatabase | sqlite3.Connection, table: str, source: Path) -> None:
+    """Append every row of ``table`` in the SQLite file ``source``, in rowid order; drop it."""
+    conn.execute("attach database ? as part", (str(source),))
+    conn.execute(f"insert into main.{table} select * from part.{table}")
+    conn.commit()
+    conn.execute("detach database part")
+    source.unlink()
+
+
+def _assemble(
+    unit: Unit, part: Path, folder: Path, assembling: dict[str, sqlite3.Connection], *, last: bool
+) -> None:
+    """Append a part of a cut table to the table's own file; index it after the last part."""
+    if unit.table not in assembling:
+        assembling[unit.table] = _connect_build(folder / f"{unit.table}.sqlite")
+        assembling[unit.table].execute(ddl.create_table_sql(TABLES_BY_NAME[unit.table], "sqlite"))
+        assembling[unit.table].execute(f"pragma threads = {_threads()}")
+    conn = assembling[unit.table]
+    _copy(conn, unit.table, part)
+    if last:
+        started = time.perf_counter()
+        for statement in ddl.index_statements(TABLES_BY_NAME[unit.table]):
+            conn.execute(statement)
+        conn.close()
+        del assembling[unit.table]
+        log.info("indexes of %s in %.1f s", unit.table, time.perf_counter() - started)
+
+
+def _threads() -> int:
+    """Sorter threads of SQLite's ``create index`` (helper threads: one per core, at most 4)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def build_sqlite(
     db: ErpDatabase,
     units: list[Unit],
@@ -282,6 +318,7 @@ def build_sqlite(
         raise ValueError("build_sqlite needs a SQLite ERP")
     target = db.path.resolve()
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.build-", dir=target.parent))
+    assembling: dict[str, sqlite3.Connection] = {}
     try:
         new_file = work / target.name
         new = ErpDatabase(f"sqlite:///{new_file}")
@@ -289,37 +326,37 @@ def build_sqlite(
         for pragma in BUILD_PRAGMAS:
             new.execute(f"pragma {pragma}")
         new.execute("pragma foreign_keys = off")
-        new.execute(f"pragma threads = {max(1, min(4, os.cpu_count() or 1))}")  # index sorts
         prepare(new)
         new.commit()
         counts = {table.name: 0 for table in TABLES}
-        parts = _run_units(units, work, workers)
-        copying = 0.0
-        for table in TABLES:
-            table_units = [u for u in units if u.table == table.name]
-            whole = len(table_units) == 1 and table_units[0].indexed
-            if whole:  # the part has the indexes: SQLite copies them with the rows
-                ddl.create_indexes(new, table)
-            for _ in table_units:
-                unit, name, rows = next(parts)
-                if unit.table != table.name:
-                    raise ValueError(f"units out of table order: {unit.table} in {table.name}")
-                started = time.perf_counter()
-                part = work / name
-                new.execute("attach database ? as part", (str(part),))
-                new.execute(f"insert into main.{table.name} select * from part.{table.name}")
-                new.commit()
-                new.execute("detach database part")
-                part.unlink()
-                counts[table.name] += rows
-                copying += time.perf_counter() - started
-            if not whole:
+        cut = {u.table: sum(1 for v in units if v.table == u.table) for u in units if not u.indexed}
+        ready: dict[str, Path] = {}  # table -> a file holding the whole table and its indexes
+        tables = list(TABLES)
+        for unit, name, rows in _run_units(units, work, workers):
+            counts[unit.table] += rows
+            if unit.indexed:
+                ready[unit.table] = work / name
+            else:
+                _assemble(
+                    unit, work / name, work, assembling, last=unit.index == cut[unit.table] - 1
+                )
+                if unit.index == cut[unit.table] - 1:
+                    ready[unit.table] = work / f"{unit.table}.sqlite"
+            while tables and tables[0].name in ready:
+                table = tables.pop(0)
+                # the part has the indexes: into an empty table SQLite copies them with the rows
                 started = time.perf_counter()
                 ddl.create_indexes(new, table)
-                log.info("indexes of %s in %.1f s", table.name, time.perf_counter() - started)
-            ddl.create_triggers(new, table)
+                _copy(new, table.name, ready.pop(table.name))
+                ddl.create_triggers(new, table)
+                log.info(
+                    "%s copied into the new ERP in %.1f s",
+                    table.name,
+                    time.perf_counter() - started,
+                )
+        if tables:
+            raise RuntimeError(f"ERP build: no rows came for {[t.name for t in tables]}")
         new.commit()
-        log.info("parts copied into the new ERP in %.1f s", copying)
         new.execute("pragma locking_mode = normal")
         new.execute("pragma journal_mode = wal")
         new.close()
@@ -329,6 +366,8 @@ def build_sqlite(
         os.replace(new_file, target)
         db.reopen()
     finally:
+        for conn in assembling.values():
+            conn.close()
         shutil.rmtree(work, ignore_errors=True)
     return counts
 
