@@ -278,25 +278,6 @@ def _copy(conn: ErpDatabase | sqlite3.Connection, table: str, source: Path) -> N
     source.unlink()
 
 
-def _assemble(
-    unit: Unit, part: Path, folder: Path, assembling: dict[str, sqlite3.Connection], *, last: bool
-) -> None:
-    """Append a part of a cut table to the table's own file; index it after the last part."""
-    if unit.table not in assembling:
-        assembling[unit.table] = _connect_build(folder / f"{unit.table}.sqlite")
-        assembling[unit.table].execute(ddl.create_table_sql(TABLES_BY_NAME[unit.table], "sqlite"))
-        assembling[unit.table].execute(f"pragma threads = {_threads()}")
-    conn = assembling[unit.table]
-    _copy(conn, unit.table, part)
-    if last:
-        started = time.perf_counter()
-        for statement in ddl.index_statements(TABLES_BY_NAME[unit.table]):
-            conn.execute(statement)
-        conn.close()
-        del assembling[unit.table]
-        log.info("indexes of %s in %.1f s", unit.table, time.perf_counter() - started)
-
-
 def _threads() -> int:
     """Sorter threads of SQLite's ``create index`` (helper threads: one per core, at most 4)."""
     return max(1, min(4, os.cpu_count() or 1))
@@ -318,7 +299,6 @@ def build_sqlite(
         raise ValueError("build_sqlite needs a SQLite ERP")
     target = db.path.resolve()
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.build-", dir=target.parent))
-    assembling: dict[str, sqlite3.Connection] = {}
     try:
         new_file = work / target.name
         new = ErpDatabase(f"sqlite:///{new_file}")
@@ -326,34 +306,33 @@ def build_sqlite(
         for pragma in BUILD_PRAGMAS:
             new.execute(f"pragma {pragma}")
         new.execute("pragma foreign_keys = off")
+        new.execute(f"pragma threads = {_threads()}")
         prepare(new)
         new.commit()
         counts = {table.name: 0 for table in TABLES}
         cut = {u.table: sum(1 for v in units if v.table == u.table) for u in units if not u.indexed}
-        ready: dict[str, Path] = {}  # table -> a file holding the whole table and its indexes
+        ready: dict[
+            str, Path | None
+        ] = {}  # a whole table's part, or None: a cut table's rows are in
         tables = list(TABLES)
         for unit, name, rows in _run_units(units, work, workers):
             counts[unit.table] += rows
             if unit.indexed:
                 ready[unit.table] = work / name
-            else:
-                _assemble(
-                    unit, work / name, work, assembling, last=unit.index == cut[unit.table] - 1
-                )
+            else:  # a cut table: its parts are appended as they come (no DDL, any time)
+                _copy(new, unit.table, work / name)
                 if unit.index == cut[unit.table] - 1:
-                    ready[unit.table] = work / f"{unit.table}.sqlite"
+                    ready[unit.table] = None
             while tables and tables[0].name in ready:
+                # indexes and triggers table by table, in the serial build's order
                 table = tables.pop(0)
-                # the part has the indexes: into an empty table SQLite copies them with the rows
                 started = time.perf_counter()
-                ddl.create_indexes(new, table)
-                _copy(new, table.name, ready.pop(table.name))
+                ddl.create_indexes(new, table)  # before the rows: a whole part brings its own
+                source = ready.pop(table.name)
+                if source is not None:
+                    _copy(new, table.name, source)
                 ddl.create_triggers(new, table)
-                log.info(
-                    "%s copied into the new ERP in %.1f s",
-                    table.name,
-                    time.perf_counter() - started,
-                )
+                log.info("%s in the new ERP in %.1f s", table.name, time.perf_counter() - started)
         if tables:
             raise RuntimeError(f"ERP build: no rows came for {[t.name for t in tables]}")
         new.commit()
@@ -366,8 +345,6 @@ def build_sqlite(
         os.replace(new_file, target)
         db.reopen()
     finally:
-        for conn in assembling.values():
-            conn.close()
         shutil.rmtree(work, ignore_errors=True)
     return counts
 
