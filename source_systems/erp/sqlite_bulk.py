@@ -2,17 +2,20 @@
 
 The way an OLTP import is done when the target is offline:
 
-1. **Parts, in parallel.** The rows are cut into *units* (one table, or a range of Parquet rows
-   of a big table). Each unit runs its DuckDB query and writes its rows into a SQLite file of
-   its own, created with the table's exact DDL and with the journal and fsync turned off
-   (nothing is at risk: a part is thrown away if anything fails). Units run in worker
-   processes (one per core by default) and stream Arrow batches into
-   ``executemany``, so no table is ever held whole in memory.
-2. **Assembly, in one new file.** A fresh database gets the bookkeeping and the tables, then
-   each part is attached and copied with ``insert into main.t select * from part.t`` (SQLite
-   copies the records without decoding them when the target is empty), in table order and,
-   within a table, in part order, so every row keeps the rowid the serial build gives it.
-   Then indexes and triggers, in the serial build's order (``sqlite_master`` is the same).
+1. **Parts, in parallel.** The rows are cut into *units*: a table, or a range of Parquet rows
+   of a big table (``lineitem``: ``chunk_rows`` each). Each unit runs its DuckDB query and
+   writes its rows into a SQLite file of its own, created with the table's exact DDL, with
+   the journal and fsync off (a part is thrown away if anything fails). A table in one part
+   gets its indexes there too. Units run in worker processes (one per core by default),
+   the cut table's first, and stream Arrow batches into ``executemany``: no table is ever
+   held whole in memory.
+2. **Assembly, in one new file.** A fresh database gets the bookkeeping and the tables. The
+   parts of a cut table are appended to it as they come, in part order, so every row keeps
+   the rowid the serial build gives it. The other tables go in whole, in table order: their
+   indexes are created on the empty table and ``insert into main.t select * from part.t``
+   copies rows and index entries without decoding them (SQLite's transfer optimisation).
+   Indexes and triggers are created table by table in the serial build's order (the cut
+   table's indexes after its rows), so ``sqlite_master`` is the same.
 3. **Swap.** The new file is switched to WAL, closed, and renamed over the ERP; the caller's
    connection is reopened on it. A failed build leaves the old ERP untouched.
 
@@ -51,9 +54,12 @@ BUILD_PRAGMAS: tuple[str, ...] = (
     "synchronous = off",
     "locking_mode = exclusive",
     "temp_store = memory",
-    "cache_size = -262144",  # 256 MiB
 )
 """Pragmas of the throw-away files of a build (parts and the new ERP before it is swapped in)."""
+PART_CACHE_KIB = 65_536
+"""Page cache of a part file (written front to back; its index sorts fit)."""
+NEW_ERP_CACHE_KIB = 262_144
+"""Page cache of the new ERP: it holds the big table's index sorts."""
 
 BATCH_ROWS = 100_000
 """Rows per Arrow batch handed to ``executemany``."""
@@ -77,9 +83,9 @@ class Unit:
 
 
 def _connect_build(path: Path) -> sqlite3.Connection:
-    """A connection to a throw-away build file, with the bulk-load pragmas."""
+    """A connection to a part file, with the bulk-load pragmas."""
     conn = sqlite3.connect(path, isolation_level=None)
-    for pragma in BUILD_PRAGMAS:
+    for pragma in (*BUILD_PRAGMAS, f"cache_size = -{PART_CACHE_KIB}"):
         conn.execute(f"pragma {pragma}")
     return conn
 
@@ -299,11 +305,11 @@ def build_sqlite(
         raise ValueError("build_sqlite needs a SQLite ERP")
     target = db.path.resolve()
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.build-", dir=target.parent))
+    new_file = work / target.name
+    new = ErpDatabase(f"sqlite:///{new_file}")
     try:
-        new_file = work / target.name
-        new = ErpDatabase(f"sqlite:///{new_file}")
         new.execute("pragma journal_mode = delete")
-        for pragma in BUILD_PRAGMAS:
+        for pragma in (*BUILD_PRAGMAS, f"cache_size = -{NEW_ERP_CACHE_KIB}"):
             new.execute(f"pragma {pragma}")
         new.execute("pragma foreign_keys = off")
         new.execute(f"pragma threads = {_threads()}")
@@ -311,9 +317,8 @@ def build_sqlite(
         new.commit()
         counts = {table.name: 0 for table in TABLES}
         cut = {u.table: sum(1 for v in units if v.table == u.table) for u in units if not u.indexed}
-        ready: dict[
-            str, Path | None
-        ] = {}  # a whole table's part, or None: a cut table's rows are in
+        # table -> the part holding it whole, or None once a cut table's rows are all in
+        ready: dict[str, Path | None] = {}
         tables = list(TABLES)
         for unit, name, rows in _run_units(units, work, workers):
             counts[unit.table] += rows
@@ -327,7 +332,8 @@ def build_sqlite(
                 # indexes and triggers table by table, in the serial build's order
                 table = tables.pop(0)
                 started = time.perf_counter()
-                ddl.create_indexes(new, table)  # before the rows: a whole part brings its own
+                # on an empty table the whole part brings the index entries with its rows
+                ddl.create_indexes(new, table)
                 source = ready.pop(table.name)
                 if source is not None:
                     _copy(new, table.name, source)
@@ -345,6 +351,8 @@ def build_sqlite(
         os.replace(new_file, target)
         db.reopen()
     finally:
+        if new_file.exists():  # the build failed: the old ERP stays
+            new.close()
         shutil.rmtree(work, ignore_errors=True)
     return counts
 
