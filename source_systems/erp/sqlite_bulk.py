@@ -25,6 +25,7 @@ Python objects bound through the same driver, so ``typeof()`` and every value ag
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -36,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -118,6 +119,7 @@ def load_unit(unit: Unit, folder: str, duckdb_threads: int) -> tuple[str, int, f
         conn.execute(ddl.create_table_sql(TABLES_BY_NAME[unit.table], "sqlite"))
         conn.execute("begin")
         with duckdb.connect(config={"threads": duckdb_threads}) as duck:
+            duck.execute("set enable_progress_bar = false")  # a worker's stdout is its answers
             reader = duck.sql(unit.sql).to_arrow_reader(BATCH_ROWS)
             rows = insert_batches(conn, unit.table, iter(reader))
         conn.execute("commit")
@@ -168,7 +170,9 @@ def plan_units(
     return units
 
 
-def _run_units(units: list[Unit], folder: Path, workers: int) -> Iterator[tuple[Unit, str, int]]:
+def _run_units(
+    units: list[Unit], folder: Path, workers: int
+) -> Generator[tuple[Unit, str, int], None, None]:
     """Run the units on ``workers`` processes (none: here, one after the other, in plan order).
 
     With workers, the parts of cut tables go first, then the rest largest first. Yields each
@@ -320,25 +324,29 @@ def build_sqlite(
         # table -> the part holding it whole, or None once a cut table's rows are all in
         ready: dict[str, Path | None] = {}
         tables = list(TABLES)
-        for unit, name, rows in _run_units(units, work, workers):
-            counts[unit.table] += rows
-            if unit.indexed:
-                ready[unit.table] = work / name
-            else:  # a cut table: its parts are appended as they come (no DDL, any time)
-                _copy(new, unit.table, work / name)
-                if unit.index == cut[unit.table] - 1:
-                    ready[unit.table] = None
-            while tables and tables[0].name in ready:
-                # indexes and triggers table by table, in the serial build's order
-                table = tables.pop(0)
-                started = time.perf_counter()
-                # on an empty table the whole part brings the index entries with its rows
-                ddl.create_indexes(new, table)
-                source = ready.pop(table.name)
-                if source is not None:
-                    _copy(new, table.name, source)
-                ddl.create_triggers(new, table)
-                log.info("%s in the new ERP in %.1f s", table.name, time.perf_counter() - started)
+        parts = contextlib.closing(_run_units(units, work, workers))  # stops the workers
+        with parts as finished:
+            for unit, name, rows in finished:
+                counts[unit.table] += rows
+                if unit.indexed:
+                    ready[unit.table] = work / name
+                else:  # a cut table: its parts are appended as they come (no DDL, any time)
+                    _copy(new, unit.table, work / name)
+                    if unit.index == cut[unit.table] - 1:
+                        ready[unit.table] = None
+                while tables and tables[0].name in ready:
+                    # indexes and triggers table by table, in the serial build's order
+                    table = tables.pop(0)
+                    started = time.perf_counter()
+                    # on an empty table the whole part brings the index entries with its rows
+                    ddl.create_indexes(new, table)
+                    source = ready.pop(table.name)
+                    if source is not None:
+                        _copy(new, table.name, source)
+                    ddl.create_triggers(new, table)
+                    log.info(
+                        "%s in the new ERP in %.1f s", table.name, time.perf_counter() - started
+                    )
         if tables:
             raise RuntimeError(f"ERP build: no rows came for {[t.name for t in tables]}")
         new.commit()
