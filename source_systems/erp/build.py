@@ -14,6 +14,7 @@ that line and order statuses agree with the ERP's own calendar:
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -21,10 +22,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
-from source_systems.erp import ddl
+from source_systems.erp import ddl, sqlite_bulk
 from source_systems.erp.database import ErpDatabase
-from source_systems.erp.schema import STATE_TABLE, TABLES
+from source_systems.erp.schema import STATE_TABLE, TABLES, TABLES_BY_NAME, Table
 from warehouse_settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,10 @@ DAY_ZERO = date(1998, 8, 2)
 """The ERP's day 0: the order date of the last TPC-H order."""
 DAY_ZERO_CLOCK = datetime(1998, 8, 2, 18, 0, 0)
 """``updated_at`` of every row as built (UTC)."""
+CHUNK_ROWS = 1_500_000
+"""Largest unit of the parallel SQLite build, in rows (``lineitem`` is cut in four at SF 1)."""
+PARALLEL_FROM_SCALE = 0.1
+"""Smallest scale factor built with worker processes (see :func:`default_workers`)."""
 
 
 def format_timestamp(value: datetime) -> str:
@@ -74,54 +80,68 @@ def returned_draw_sql(seed: int, return_rate: float) -> str:
     )
 
 
-def _day_zero_queries(folder: Path, seed: int, return_rate: float) -> dict[str, str]:
-    """DuckDB queries that read the Parquet files and apply the day-0 status rules."""
+def _day_zero_query(
+    folder: Path,
+    table: Table,
+    seed: int,
+    return_rate: float,
+    rows: tuple[int, int] | None = None,
+) -> str | None:
+    """The DuckDB query that reads one table's Parquet file and applies the day-0 rules.
+
+    ``rows`` = (start, stop) limits it to those Parquet rows, in file order; ``None`` is
+    returned when the table's query orders its rows itself (``orders``) and cannot be cut.
+    """
     d0 = f"date '{DAY_ZERO.isoformat()}'"
     stamp = f"'{format_timestamp(DAY_ZERO_CLOCK)}'"
-    queries: dict[str, str] = {}
+    path = folder / (table.name + ".parquet")
+    src = f"read_parquet('{path}')"
+    where = ""
+    if rows is not None:
+        if table.name == "orders":
+            return None
+        src = f"read_parquet('{path}', file_row_number = true)"
+        where = f" where file_row_number >= {rows[0]} and file_row_number < {rows[1]}"
+    cols = [c.name for c in table.columns if c.name != "updated_at"]
+    if table.name == "lineitem":
+        exprs = {c: c for c in cols}
+        exprs["l_linestatus"] = f"case when l_shipdate <= {d0} then 'F' else 'O' end"
+        exprs["l_returnflag"] = (
+            f"case when l_receiptdate > {d0} then 'N' "
+            f"when {returned_draw_sql(seed, return_rate)} then 'R' else 'A' end"
+        )
+        select = ", ".join(f"{e} as {c}" for c, e in exprs.items())
+        return f"select {select}, {stamp} as updated_at from {src}{where}"
+    if table.name == "orders":
+        select = ", ".join(c if c != "o_orderstatus" else "s.status as o_orderstatus" for c in cols)
+        return f"""
+            with status as (
+                select l_orderkey,
+                    case when bool_and(l_shipdate <= {d0}) then 'F'
+                         when bool_and(l_shipdate > {d0}) then 'O'
+                         else 'P' end as status
+                from read_parquet('{folder / "lineitem.parquet"}')
+                group by l_orderkey
+            )
+            select {select}, {stamp} as updated_at
+            from {src} as o join status as s on s.l_orderkey = o.o_orderkey
+            order by o_orderkey"""
+    extra = f", {stamp} as updated_at" if table.mutable else ""
+    return f"select {', '.join(cols)}{extra} from {src}{where}"
+
+
+def _day_zero_queries(folder: Path, seed: int, return_rate: float) -> dict[str, str]:
+    """The day-0 query of every table (see :func:`_day_zero_query`), in load order."""
+    queries = {}
     for table in TABLES:
-        src = f"read_parquet('{folder / (table.name + '.parquet')}')"
-        cols = [c.name for c in table.columns if c.name != "updated_at"]
-        if table.name == "lineitem":
-            exprs = {c: c for c in cols}
-            exprs["l_linestatus"] = f"case when l_shipdate <= {d0} then 'F' else 'O' end"
-            exprs["l_returnflag"] = (
-                f"case when l_receiptdate > {d0} then 'N' "
-                f"when {returned_draw_sql(seed, return_rate)} then 'R' else 'A' end"
-            )
-            select = ", ".join(f"{e} as {c}" for c, e in exprs.items())
-            queries[table.name] = f"select {select}, {stamp} as updated_at from {src}"
-        elif table.name == "orders":
-            select = ", ".join(
-                c if c != "o_orderstatus" else "s.status as o_orderstatus" for c in cols
-            )
-            queries[table.name] = f"""
-                with status as (
-                    select l_orderkey,
-                        case when bool_and(l_shipdate <= {d0}) then 'F'
-                             when bool_and(l_shipdate > {d0}) then 'O'
-                             else 'P' end as status
-                    from read_parquet('{folder / "lineitem.parquet"}')
-                    group by l_orderkey
-                )
-                select {select}, {stamp} as updated_at
-                from {src} as o join status as s on s.l_orderkey = o.o_orderkey
-                order by o_orderkey"""
-        else:
-            extra = f", {stamp} as updated_at" if table.mutable else ""
-            queries[table.name] = f"select {', '.join(cols)}{extra} from {src}"
+        sql = _day_zero_query(folder, table, seed, return_rate)
+        assert sql is not None
+        queries[table.name] = sql
     return queries
 
 
-def build(
-    db: ErpDatabase,
-    *,
-    scale_factor: float,
-    seed: int,
-    return_rate: float = 0.5,
-) -> dict[str, int]:
-    """(Re)create the ERP at day 0 and return the row count per table."""
-    folder = generate_tpch(scale_factor)
+def _prepare(db: ErpDatabase, scale_factor: float, seed: int) -> None:
+    """Drop and create the tables (no indexes yet) and write the ERP's state row."""
     ddl.drop_all(db)
     ddl.create_tables(db)
     db.execute(
@@ -129,6 +149,17 @@ def build(
         " values (1, ?, ?, 0, ?, ?)",
         (format_timestamp(DAY_ZERO_CLOCK), DAY_ZERO.isoformat(), seed, scale_factor),
     )
+
+
+def _build_serial(
+    db: ErpDatabase, folder: Path, *, scale_factor: float, seed: int, return_rate: float
+) -> dict[str, int]:
+    """The plain build: one table after the other into the open database.
+
+    ``COPY`` on PostgreSQL; on SQLite row-by-row ``executemany`` into the live file, kept as
+    the reference the parallel SQLite build is tested against.
+    """
+    _prepare(db, scale_factor, seed)
     if db.dialect == "sqlite":
         db.execute("pragma foreign_keys = off")
     counts: dict[str, int] = {}
@@ -148,6 +179,61 @@ def build(
         db.conn.autocommit = True
         db.execute("analyze")
         db.conn.autocommit = False
+    return counts
+
+
+def default_workers(scale_factor: float) -> int:
+    """Worker processes of a SQLite build: one per core (at most 4), none for small worlds.
+
+    Below SF 0.1 starting the processes costs more than they save; the build then runs the
+    same units one after the other in the calling process.
+    """
+    if scale_factor < PARALLEL_FROM_SCALE:
+        return 0
+    return max(0, min(4, os.cpu_count() or 1))
+
+
+def build(
+    db: ErpDatabase,
+    *,
+    scale_factor: float,
+    seed: int,
+    return_rate: float = 0.5,
+    serial: bool = False,
+    workers: int | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> dict[str, int]:
+    """(Re)create the ERP at day 0 and return the row count per table.
+
+    A SQLite ERP is built by the parallel bulk load of :mod:`source_systems.erp.sqlite_bulk`
+    (``workers`` processes, default :func:`default_workers`; tables cut into units of at most
+    ``chunk_rows`` rows) unless ``serial``; PostgreSQL always loads with ``COPY``. Both SQLite
+    paths store the same rows with the same types.
+    """
+    folder = generate_tpch(scale_factor)
+    if serial or db.dialect != "sqlite":
+        return _build_serial(
+            db, folder, scale_factor=scale_factor, seed=seed, return_rate=return_rate
+        )
+    row_counts = {
+        t.name: pq.ParquetFile(folder / f"{t.name}.parquet").metadata.num_rows for t in TABLES
+    }
+    units = sqlite_bulk.plan_units(
+        _day_zero_queries(folder, seed, return_rate),
+        row_counts,
+        lambda table, start, stop: _day_zero_query(
+            folder, TABLES_BY_NAME[table], seed, return_rate, (start, stop)
+        ),
+        chunk_rows,
+    )
+    counts = sqlite_bulk.build_sqlite(
+        db,
+        units,
+        prepare=lambda new: _prepare(new, scale_factor, seed),
+        workers=default_workers(scale_factor) if workers is None else workers,
+    )
+    for name, rows in counts.items():
+        log.info("loaded %s: %d rows", name, rows)
     return counts
 
 

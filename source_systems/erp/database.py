@@ -44,9 +44,7 @@ class ErpDatabase:
             path = Path(unquote(self.url.removeprefix("sqlite:///")))
             path.parent.mkdir(parents=True, exist_ok=True)
             self.path: Path | None = path
-            self.conn: Any = sqlite3.connect(path, isolation_level="DEFERRED")
-            self.conn.execute("pragma foreign_keys = on")
-            self.conn.execute("pragma journal_mode = wal")
+            self.conn: Any = self._open_sqlite(path)
         elif scheme in ("postgresql", "postgres"):
             import psycopg2
 
@@ -61,6 +59,19 @@ class ErpDatabase:
             )
         else:
             raise ValueError(f"unsupported ERP_URL {self.url!r}: use sqlite:/// or postgresql://")
+
+    @staticmethod
+    def _open_sqlite(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level="DEFERRED")
+        conn.execute("pragma foreign_keys = on")
+        conn.execute("pragma journal_mode = wal")
+        return conn
+
+    def reopen(self) -> None:
+        """Open the connection again (SQLite: after the file was replaced by a new build)."""
+        if self.path is None:
+            raise ValueError("reopen is for a SQLite ERP")
+        self.conn = self._open_sqlite(self.path)
 
     def _sql(self, sql: str) -> str:
         if self.dialect != "postgresql":
@@ -121,7 +132,7 @@ class ErpDatabase:
         placeholders = ", ".join("?" for _ in data.column_names)
         sql = f"insert into {table} ({columns}) values ({placeholders})"
         for batch in data.to_batches(max_chunksize=100_000):
-            pylists = [_sqlite_values(col) for col in batch.columns]
+            pylists = [sqlite_values(col) for col in batch.columns]
             self.conn.executemany(sql, zip(*pylists, strict=True))
 
     def commit(self) -> None:
@@ -137,7 +148,7 @@ class ErpDatabase:
         self.conn.close()
 
 
-def _sqlite_values(column: pa.Array) -> list[Any]:
+def sqlite_values(column: pa.Array) -> list[Any]:
     """Turn an Arrow column into values SQLite stores well (decimals as REAL, dates as text)."""
     if pa.types.is_decimal(column.type):
         column = column.cast(pa.float64())

@@ -28,7 +28,8 @@ def _column_type(sql_type: str, dialect: str) -> str:
     return sql_type
 
 
-def _create_table(table: Table, dialect: str) -> str:
+def create_table_sql(table: Table, dialect: str) -> str:
+    """The ``create table`` statement of ``table`` in ``dialect`` (keys, no indexes)."""
     lines = [f"    {c.name} {_column_type(c.sql_type, dialect)} not null" for c in table.columns]
     lines.append(f"    primary key ({', '.join(table.primary_key)})")
     for cols, ref_table, ref_cols in table.foreign_keys:
@@ -38,7 +39,8 @@ def _create_table(table: Table, dialect: str) -> str:
     return f"create table {table.name} (\n" + ",\n".join(lines) + "\n)"
 
 
-def _indexes(table: Table) -> list[str]:
+def index_statements(table: Table) -> list[str]:
+    """The ``create index`` statements of one table (the same in both dialects)."""
     statements = []
     if table.mutable:
         statements.append(f"create index {table.name}_updated_at on {table.name} (updated_at)")
@@ -131,20 +133,32 @@ def create_tables(db: ErpDatabase) -> None:
     for statement in _bookkeeping(db.dialect):
         db.execute(statement)
     for table in TABLES:
-        db.execute(_create_table(table, db.dialect))
+        db.execute(create_table_sql(table, db.dialect))
+
+
+def create_indexes(db: ErpDatabase, table: Table) -> None:
+    """Create the secondary indexes of one table."""
+    for statement in index_statements(table):
+        db.execute(statement)
+
+
+def create_triggers(db: ErpDatabase, table: Table) -> None:
+    """Create the change-capture triggers of one table (PostgreSQL: functions must exist)."""
+    if table.mutable:
+        triggers = _sqlite_triggers(table) if db.dialect == "sqlite" else _postgres_triggers(table)
+        for statement in triggers:
+            db.execute(statement)
 
 
 def create_indexes_and_triggers(db: ErpDatabase) -> None:
-    """Create indexes and change-capture triggers (after the bulk load, which is faster)."""
+    """Create indexes and change-capture triggers (after the bulk load, which is faster).
+
+    Table by table, indexes then triggers: the SQLite bulk load creates them in this order too
+    (:mod:`source_systems.erp.sqlite_bulk`), so both give the same ``sqlite_master``.
+    """
     if db.dialect == "postgresql":
         for statement in _postgres_functions():
             db.execute(statement)
     for table in TABLES:
-        for statement in _indexes(table):
-            db.execute(statement)
-        if table.mutable:
-            triggers = (
-                _sqlite_triggers(table) if db.dialect == "sqlite" else _postgres_triggers(table)
-            )
-            for statement in triggers:
-                db.execute(statement)
+        create_indexes(db, table)
+        create_triggers(db, table)
