@@ -36,7 +36,7 @@ from ingestion.erp.settings import (
     configured_erp_url,
 )
 from ingestion.history import LoadRecord, recording
-from ingestion.runner import make_pipeline, run, warehouse_lock
+from ingestion.runner import finish_pending, make_pipeline, run, warehouse_lock
 from warehouse_settings import carrier_landing_dir
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ def load_erp(
         pipeline = make_pipeline(PIPELINE_NAME, target, DATASET_NAME)
         with recording(pipeline, "erp", DATASET_NAME) as record:
             source_url = configured_erp_url(url)
+            # A first load killed midway is finished here, so it no longer counts as first.
+            finish_pending(pipeline, target)
             source = erp_source(erp_url=source_url, lag_seconds=lag_seconds, tables=tables)
             if pipeline.first_run:
                 # Nothing landed yet: write the initial snapshot straight into the raw tables

@@ -23,6 +23,7 @@ from ingestion.destinations import (
     duckdb_path,
     spark_landing_path,
 )
+from ingestion.in_doubt import settle_in_doubt_jobs
 from ingestion.progress import progress_collector
 from warehouse_settings import PROJECT_ROOT
 
@@ -251,27 +252,11 @@ def _contract_violation(exc: BaseException) -> DataValidationError | None:
     return next((e for e in causes(exc) if isinstance(e, DataValidationError)), None)
 
 
-def run(pipeline: dlt.Pipeline, data: Any, target: str) -> LoadInfo:
-    """Finish any package a crashed run left behind, then extract, normalize and load ``data``.
-
-    After a crash, dlt's next ``run`` only completes the pending package; new data would arrive
-    one run later. Finishing it first makes one rerun end with exactly the source's state.
-
-    A schema-contract violation fails at normalize and leaves its package pending, which would
-    make every later run fail. It is aborted here (dlt also restores the pipeline state, so
-    incremental cursors move back) and reported as :class:`SchemaContractViolationError`.
-    """
-    local = {"duckdb": duckdb_path(), "spark": spark_landing_path()}.get(target)
-    warehouse_files = [local, local.with_suffix(".duckdb.wal")] if local else []
-    keep_files_private(pipelines_dir(), *warehouse_files)
+@contextmanager
+def _step_errors(pipeline: dlt.Pipeline, target: str) -> Iterator[None]:
+    """Turn a failed dlt step into the loaders' errors (see :func:`run`)."""
     try:
-        if pipeline.has_pending_data:
-            log.warning("%s: finishing a load package left by an interrupted run", pipeline)
-            pipeline.normalize()
-            pipeline.load()
-        info = pipeline.run(data)
-        purge_loaded_data(pipeline)
-        return info
+        yield
     except PipelineStepFailed as exc:
         violation = _contract_violation(exc)
         if violation is not None:
@@ -281,3 +266,47 @@ def run(pipeline: dlt.Pipeline, data: Any, target: str) -> LoadInfo:
                 f"loaded and the package was aborted (incremental state restored): {violation}"
             ) from exc
         raise _translate(exc, target) from exc
+
+
+def _keep_private(target: str) -> None:
+    local = {"duckdb": duckdb_path(), "spark": spark_landing_path()}.get(target)
+    warehouse_files = [local, local.with_suffix(".duckdb.wal")] if local else []
+    keep_files_private(pipelines_dir(), *warehouse_files)
+
+
+def finish_pending(pipeline: dlt.Pipeline, target: str) -> bool:
+    """Finish the load package a crashed run left behind; True if there was one.
+
+    Jobs the crash left in doubt (committed, not yet recorded as done) are settled first, so
+    none loads twice (:mod:`ingestion.in_doubt`). Afterwards ``pipeline.first_run`` is False
+    if that package was the pipeline's first load: call this before deciding on first-run
+    behaviour.
+    """
+    if not pipeline.has_pending_data:
+        return False
+    _keep_private(target)
+    log.warning("%s: finishing a load package left by an interrupted run", pipeline)
+    with _step_errors(pipeline, target):
+        pipeline.normalize()
+        settle_in_doubt_jobs(pipeline)
+        pipeline.load()
+    return True
+
+
+def run(pipeline: dlt.Pipeline, data: Any, target: str) -> LoadInfo:
+    """Finish any package a crashed run left behind, then extract, normalize and load ``data``.
+
+    After a crash, dlt's next ``run`` only completes the pending package; new data would arrive
+    one run later. Finishing it first (:func:`finish_pending`) makes one rerun end with exactly
+    the source's state.
+
+    A schema-contract violation fails at normalize and leaves its package pending, which would
+    make every later run fail. It is aborted here (dlt also restores the pipeline state, so
+    incremental cursors move back) and reported as :class:`SchemaContractViolationError`.
+    """
+    _keep_private(target)
+    finish_pending(pipeline, target)
+    with _step_errors(pipeline, target):
+        info = pipeline.run(data)
+        purge_loaded_data(pipeline)
+    return info
