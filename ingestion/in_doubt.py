@@ -192,7 +192,9 @@ def settle_in_doubt_jobs(pipeline: dlt.Pipeline) -> list[str]:
             parsed = ParsedLoadJobFileName.parse(name)
             path = Path(packages.storage.make_full_path(relative))
             in_doubt.append((load_id, name, path, parsed))
-    if not in_doubt:
+    if not in_doubt or pipeline.destination.destination_type.endswith(".filesystem"):
+        # A filesystem destination (the Spark landing) writes each job to a file named after
+        # it: loading it again rewrites the same file, so no job of it can land twice.
         return []
     settled: list[str] = []
     try:
