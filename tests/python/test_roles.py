@@ -3,6 +3,7 @@ roles, the reporting role reads marts only, and the job lock holds across machin
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import psycopg2
@@ -105,6 +106,7 @@ def test_case16_the_job_lock_lives_in_the_server(
     make_erp()
     # another machine: nothing shared but the server
     other = _connect(warehouse, "postgres")
+    pid = other.get_backend_pid()
     try:
         with other.cursor() as cur:
             cur.execute("select pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
@@ -113,7 +115,30 @@ def test_case16_the_job_lock_lives_in_the_server(
             load_erp("postgres")
     finally:
         other.close()  # the session ends: the lock is free again
+    _wait_for_backend_exit(warehouse, pid)
     assert load_erp("postgres")["total_rows"] > 0
+
+
+def _wait_for_backend_exit(warehouse: Warehouse, pid: int, timeout: float = 30.0) -> None:
+    """Wait until the server has ended a closed session's backend.
+
+    ``close()`` returns once the terminate message is sent; the backend releases its
+    advisory locks a moment later, as it exits (seen in CI: a load started right after
+    ``close()`` was still refused).
+    """
+    deadline = time.monotonic() + timeout
+    probe = _connect(warehouse, "postgres")
+    try:
+        while True:
+            with probe.cursor() as cur:
+                cur.execute("select count(*) from pg_stat_activity where pid = %s", (pid,))
+                row = cur.fetchone()
+            if row == (0,):
+                return
+            assert time.monotonic() < deadline, f"backend {pid} still alive after {timeout} s"
+            time.sleep(0.05)
+    finally:
+        probe.close()
 
 
 @pytest.mark.postgres
