@@ -234,8 +234,18 @@ def _node_lineage(
             schema.setdefault(key[0], {}).setdefault(key[1], {})[key[2]] = {
                 c: (t or "unknown") for c, t in entry["types"].items()
             }
-        graphs = lineage(None, expression, schema, dialect=dialect, catalog=database)
         sqlglot_schema = ensure_schema(schema, dialect=dialect)
+        # trim_selects=False: no trimmed copy of each step's select (nothing here reads
+        # ``Node.source``), which was most of the time (a deep copy per column and step).
+        graphs = lineage(
+            None,
+            expression,
+            sqlglot_schema,
+            dialect=dialect,
+            catalog=database,
+            trim_selects=False,
+            copy=False,
+        )
     except (SqlglotError, ValueError, KeyError) as error:
         for column in output["types"]:
             result.unresolved.append(
