@@ -11,10 +11,12 @@ from dlt.common.destination import TLoaderFileFormat
 
 from ingestion.in_doubt import LoadFileFormatError, first_row_id
 
-# Values that break a naive reader: quotes, backslashes, separators, brackets, a newline.
+# Values that break a naive reader: quotes, backslashes, separators, brackets, a newline, a
+# null. Every column has a value in the first row: a column first seen in a later row makes
+# dlt start a new file for csv (a fixed header), and the test reads one file per load.
 AWKWARD = [
-    {"id": 1, "note": "it's a \\ back'slash, (with) \"quotes\"\nand a newline", "n": None},
-    {"id": 2, "note": "plain", "n": 2.5},
+    {"id": 1, "note": "it's a \\ back'slash, (with) \"quotes\"\nand a newline", "n": 2.5},
+    {"id": 2, "note": "plain", "n": None},
 ]
 
 
@@ -39,7 +41,7 @@ def test_first_row_id_is_read_from_a_real_load_file(
         for p in (tmp_path / "dlt").rglob("completed_jobs/t.*")
         if p.is_file() and file_format.split("_")[0] in p.name
     ]
-    assert files
+    assert len(files) == 1, files
     row_id = first_row_id(files[0], file_format)
     assert row_id is not None
     if file_format == "csv":  # DuckDB takes no csv, the filesystem destination no SQL: Arrow's
