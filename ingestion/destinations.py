@@ -23,6 +23,10 @@ from warehouse_settings import PROJECT_ROOT
 
 TARGETS = ("duckdb", "postgres", "spark")
 
+LOADER_APPLICATION_NAME = "warehouse-loader"
+"""``application_name`` of the loaders' PostgreSQL sessions (dlt's): the job lock waits for
+the sessions of a killed loader to end before a job starts (see :mod:`ingestion.runner`)."""
+
 
 @dataclass(frozen=True)
 class PostgresSettings:
@@ -64,11 +68,15 @@ class PostgresSettings:
     def url(self) -> str:
         """The libpq URL for dlt's postgres destination (plain ``postgresql://``, no driver suffix).
 
-        dlt wants a password even with trust auth: a dummy stands in.
+        dlt wants a password even with trust auth: a dummy stands in. Its sessions are named
+        :data:`LOADER_APPLICATION_NAME` on the server.
         """
         password = quote(self.password or "dummy", safe="")
         user = quote(self.user, safe="")
-        return f"postgresql://{user}:{password}@{self.host}:{self.port}/{self.database}"
+        return (
+            f"postgresql://{user}:{password}@{self.host}:{self.port}/{self.database}"
+            f"?application_name={LOADER_APPLICATION_NAME}"
+        )
 
 
 def duckdb_path() -> Path:

@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from dlt.common.schema.typing import TDeleteInsertStrategyDict, TSchemaContractD
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.destinations import (
+    LOADER_APPLICATION_NAME,
     PostgresSettings,
     destination,
     duckdb_path,
@@ -174,6 +176,56 @@ ADVISORY_LOCK_KEY = 0x7470_6368_7768  # "tpchwh": the warehouse job lock's key
 """Key of the PostgreSQL advisory lock that serialises loads and builds on one database."""
 
 
+LEFTOVER_SESSION_TIMEOUT_SECONDS = 900.0
+"""How long a job waits for the sessions of a killed loader to end before it gives up."""
+
+
+def _wait_for_leftover_loader_sessions(
+    conn: Any, timeout: float = LEFTOVER_SESSION_TIMEOUT_SECONDS
+) -> None:
+    """Wait until no loader session of an earlier, killed job is still working in the server.
+
+    A loader killed while it waits for a statement or a ``COMMIT`` leaves its session running
+    in the server: the backend finishes the statement (and commits, if the ``COMMIT`` was
+    sent) before it notices the client is gone, and the job lock (another session) may be
+    free by then. A job started meanwhile would see that transaction half-way: a resumed
+    merge's ``DELETE`` misses rows the dead one commits an instant later and its ``INSERT``
+    then doubles them (seen in a test as a duplicate ``_dlt_id``); an in-doubt job looks not
+    committed when it is. Holding the job lock, every loader session that is not idle belongs
+    to such a job: wait until there are none. (The server shows the state of a session to its
+    own role and to ``pg_read_all_stats``: the loaders see their own sessions, which is what a
+    resumed load needs; sessions they cannot see are not waited for.)
+    """
+    deadline = time.monotonic() + timeout
+    warned = False
+    while True:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select pid, state from pg_stat_activity where datname = current_database() "
+                "and application_name = %s and pid <> pg_backend_pid() "
+                "and state <> 'idle'",
+                (LOADER_APPLICATION_NAME,),
+            )
+            busy = cur.fetchall()
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            raise WarehouseBusyError(
+                f"{len(busy)} session(s) of an interrupted load are still working on the "
+                f"postgres warehouse after {timeout:.0f} s (pg_stat_activity, application_name "
+                f"{LOADER_APPLICATION_NAME!r}, pids {[pid for pid, _ in busy]}); wait for them "
+                "to end or end them with pg_terminate_backend, then run the job again"
+            )
+        if not warned:
+            log.warning(
+                "waiting for %d session(s) of an interrupted load to end (pids %s)",
+                len(busy),
+                [pid for pid, _ in busy],
+            )
+            warned = True
+        time.sleep(0.1)
+
+
 @contextmanager
 def _postgres_advisory_lock() -> Iterator[None]:
     """Hold a session-level advisory lock in the warehouse database for the job.
@@ -197,6 +249,7 @@ def _postgres_advisory_lock() -> Iterator[None]:
                 f"{ADVISORY_LOCK_KEY} in database {settings.database} on {settings.host}:"
                 f"{settings.port}); wait for it to finish"
             )
+        _wait_for_leftover_loader_sessions(conn)
         yield
     finally:
         # Unlock explicitly before closing: closing only asks the server to end the session,

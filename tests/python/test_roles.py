@@ -3,6 +3,7 @@ roles, the reporting role reads marts only, and the job lock holds across machin
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -12,6 +13,7 @@ import pytest
 from conftest import Warehouse, assert_dbt_passed
 
 from ingestion.cli import load_erp
+from ingestion.destinations import LOADER_APPLICATION_NAME
 from ingestion.runner import ADVISORY_LOCK_KEY, WarehouseBusyError, warehouse_lock
 from orchestration.dbt import run_dbt
 from orchestration.pg_roles import Roles, setup_roles
@@ -163,3 +165,47 @@ def test_the_job_lock_is_free_as_soon_as_a_job_ends(warehouse: Warehouse) -> Non
                 assert cur.fetchone() == (0,)
     finally:
         watcher.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("target", ["postgres"])
+def test_a_job_waits_for_the_sessions_of_a_killed_loader(warehouse: Warehouse) -> None:
+    """A loader killed while its ``COMMIT`` or a statement is on its way leaves its session
+    working in the server after the job lock is free: the next job must start only once that
+    transaction has ended, and then see what it committed (seen in CI: a resumed merge ran
+    beside the dead one's commit and doubled its rows)."""
+    assert warehouse.pg is not None
+    leftover = psycopg2.connect(
+        host=warehouse.pg.host,
+        port=warehouse.pg.port,
+        user="postgres",
+        password="dummy",
+        dbname=warehouse.database,
+        application_name=LOADER_APPLICATION_NAME,
+    )
+    probe = _connect(warehouse, "postgres")
+    entered = threading.Event()
+    seen: list[object] = []
+    try:
+        with leftover.cursor() as cur:
+            cur.execute("create table public.leftover_probe (x int)")
+            leftover.commit()
+            cur.execute("insert into public.leftover_probe values (1)")  # still open
+
+        def job() -> None:
+            with warehouse_lock("postgres"):
+                entered.set()
+                with probe.cursor() as cur:
+                    cur.execute("select count(*) from public.leftover_probe")
+                    seen.append(cur.fetchone())
+
+        runner = threading.Thread(target=job)
+        runner.start()
+        assert not entered.wait(2.0), "the job started beside an open loader transaction"
+        leftover.commit()  # the dead job's commit lands; its session stays, idle
+        runner.join(30.0)
+        assert entered.is_set(), "the job did not start once the loader's transaction ended"
+        assert seen == [(1,)]
+    finally:
+        leftover.close()
+        probe.close()
