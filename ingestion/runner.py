@@ -340,10 +340,49 @@ def finish_pending(pipeline: dlt.Pipeline, target: str) -> bool:
     _keep_private(target)
     log.warning("%s: finishing a load package left by an interrupted run", pipeline)
     with _step_errors(pipeline, target):
+        _adopt_extracted_schemas(pipeline)
         pipeline.normalize()
         settle_in_doubt_jobs(pipeline)
         pipeline.load()
     return True
+
+
+def _adopt_extracted_schemas(pipeline: dlt.Pipeline) -> list[str]:
+    """Give the pipeline the schema of each extracted package that evolved from its own.
+
+    dlt commits an extracted package (its files and the schema they were written with) a
+    moment before it saves that schema as the pipeline's. A kill in between leaves a package
+    whose schema the pipeline does not have; dlt's normalize then uses the pipeline's older
+    one ("the storage schema hash ... is different from extract package schema hash ...
+    Storage schema was used"), in which, on the first day after the initial snapshot, a raw
+    table is still a replace without the tombstones' delete column, and normalize fails on
+    the table's two Arrow schemas (seen in a crash test: every later run failed). A package
+    schema that descends from the pipeline's (the pipeline's hash is among its ancestors) is
+    what extract meant to save: it is saved now. Returns the names of the schemas adopted.
+    """
+    # dlt has no public handle on extracted packages; the pipeline's normalize storage is
+    # what its normalize step reads (dlt is pinned in uv.lock, the crash tests cover this).
+    extracted = pipeline._get_normalize_storage().extracted_packages
+    adopted: list[str] = []
+    for load_id in extracted.list_packages():
+        package_schema = extracted.load_schema(load_id)
+        if package_schema.name not in pipeline.schemas:
+            continue
+        current = pipeline.schemas[package_schema.name]
+        if package_schema.version_hash == current.version_hash:
+            continue
+        if current.version_hash in package_schema.previous_hashes:
+            pipeline.schemas.save_schema(package_schema)
+            adopted.append(package_schema.name)
+            log.warning(
+                "%s: schema %s of the interrupted package %s was not saved before the crash; "
+                "saved now (version %s)",
+                pipeline,
+                package_schema.name,
+                load_id,
+                package_schema.version,
+            )
+    return adopted
 
 
 def run(pipeline: dlt.Pipeline, data: Any, target: str) -> LoadInfo:
